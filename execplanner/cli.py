@@ -1,0 +1,49 @@
+"""The `execplanner` command. Subcommands live beside the package they drive and are imported on demand,
+so `execplanner --help` stays fast and importing one never drags in another's dependencies."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from execplanner import __version__
+
+# name -> "module:attribute" of a click command or group
+SUBCOMMANDS: dict[str, str] = {
+    "serve": "execplanner.api.command:serve",
+    "sim": "execplanner.simcloud.command:sim",
+    "catalogue": "execplanner.catalogue.command:catalogue",
+    "describe": "execplanner.executables.command:describe",
+    "ask": "execplanner.client.command:ask",
+    "sessions": "execplanner.client.command:sessions",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported only when invoked (or listed)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(SUBCOMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in SUBCOMMANDS:
+            module_name, attribute = SUBCOMMANDS[cmd_name].split(":")
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if exc.name and exc.name.startswith("execplanner"):
+                    return None  # not built yet
+                raise
+            return getattr(module, attribute)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(__version__, prog_name="execplanner")
+def main() -> None:
+    """execplanner: IVOA ExecutionBroker / ExecutionPlanner service for the EGI Federated Cloud."""
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,99 @@
+"""One settings object, fed by (in rising priority) defaults, a TOML file, `EXECPLANNER_*` env vars and CLI flags.
+
+Every field is documented from itself: `execplanner serve --help` and docs/configuration.md list them.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from execplanner.errors import ExecPlannerError
+
+ENV_PREFIX = "EXECPLANNER_"
+
+
+def default_data_dir() -> Path:
+    """A per-user data directory, following XDG on Linux."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "execplanner"
+
+
+class Settings(BaseModel):
+    """Everything an operator can set. Names map to `EXECPLANNER_<NAME>` and to TOML keys."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8080, ge=0, le=65535, description="TCP port to listen on (0 picks a free one).")
+    data_dir: Path = Field(default_factory=default_data_dir, description="Where the SQLite file and state live.")
+    database: str | None = Field(
+        None, description="SQLAlchemy URL; default sqlite:///<data-dir>/execplanner.sqlite. PostgreSQL supported."
+    )
+    catalogue: Path | None = Field(None, description="Resource catalogue file; default the bundled one.")
+    base_url: str | None = Field(
+        None, description="Public base URL used in hrefs and Location headers; default derived from the request."
+    )
+    max_body_bytes: int = Field(1024 * 1024, gt=0, description="Largest request body accepted (413 beyond).")
+    offer_expiry_seconds: int = Field(300, gt=0, description="How long an offer holds its capacity.")
+    max_offers: int = Field(4, ge=1, le=32, description="Most offers in one offer set.")
+    default_vo: str = Field("vo.access.egi.eu", description="VO assumed when neither request nor token names one.")
+    scheduler_interval: float = Field(0.25, gt=0, description="Seconds between scheduler passes.")
+    scheduler: bool = Field(True, description="Run the background scheduler loop in this process.")
+    broker_standard_id: str = Field(
+        "ivo://ivoa.net/std/ExecutionBroker#offersets-1.0",
+        description="VOSI standardID of the ExecutionBroker capability (placeholder until IVOA assigns one).",
+    )
+    planner_standard_id: str = Field(
+        "ivo://ivoa.net/std/ExecutionPlanner#accepts-1.0",
+        description="VOSI standardID of the legacy ExecutionPlanner /accepts capability (placeholder).",
+    )
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    @property
+    def database_url(self) -> str:
+        if self.database:
+            return self.database
+        return f"sqlite:///{self.data_dir / 'execplanner.sqlite'}"
+
+
+def _from_env(environ: dict[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in Settings.model_fields:
+        key = ENV_PREFIX + name.upper()
+        if key in environ and environ[key] != "":
+            values[name] = environ[key]
+    return values
+
+
+def _from_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ExecPlannerError(f"cannot read config file {path}: {exc}") from exc
+    section = data.get("execplanner", data)
+    return {key.replace("-", "_"): value for key, value in section.items()}
+
+
+def load_settings(
+    overrides: dict[str, Any] | None = None,
+    config_file: Path | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Merge the layers; `None` overrides mean "not given on the command line"."""
+    environ = dict(os.environ) if environ is None else environ
+    config_file = config_file or (Path(environ[ENV_PREFIX + "CONFIG"]) if environ.get(ENV_PREFIX + "CONFIG") else None)
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        values.update(_from_toml(config_file))
+    values.update(_from_env(environ))
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise ExecPlannerError(f"invalid settings: {exc}") from exc
