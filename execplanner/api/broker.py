@@ -1,0 +1,161 @@
+"""ExecutionBroker endpoints: offer sets (`/offersets`, `/requests`), sessions, direct execution."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from execplanner.api.documents import base_url, read_document, respond, response_format
+from execplanner.errors import InvalidRequest, NotFound
+from execplanner.formats import broker as codec
+from execplanner.formats.media import Format
+from execplanner.formats.schemas import validate_xml
+from execplanner.lifecycle.sessions import update_session
+from execplanner.lifecycle.transitions import client_options
+from execplanner.model.documents import OfferSet, OfferSetRequest, Session
+from execplanner.model.message import Message
+from execplanner.planner.offerset import create_direct, create_offerset, record_refusal
+from execplanner.store import records
+
+log = logging.getLogger("execplanner.api")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _uuid(request: Request) -> UUID:
+    try:
+        return UUID(request.path_params["uuid"])
+    except ValueError as exc:
+        raise NotFound(f"'{request.path_params['uuid']}' is not a known identifier") from exc
+
+
+def _options(session: Session) -> tuple:
+    return client_options(session.phase)
+
+
+def _offerset_response(request: Request, offerset: OfferSet, fmt: Format, status: int = 200) -> Response:
+    url = base_url(request)
+    headers = {"Location": f"{url}/offersets/{offerset.uuid}"} if status == 303 else None
+    tree = codec.offerset_tree(offerset, url, _options)
+    return respond(tree, fmt, root=codec.ROOT_OFFERSET, status=status, headers=headers)
+
+
+def _session_response(request: Request, session: Session, fmt: Format, status: int = 200) -> Response:
+    url = base_url(request)
+    headers = {"Location": f"{url}/sessions/{session.uuid}"} if status == 303 else None
+    tree = codec.session_tree(session, url, _options(session))
+    return respond(tree, fmt, root=codec.ROOT_SESSION, status=status, headers=headers)
+
+
+async def _read_request(request: Request) -> tuple[OfferSetRequest | None, dict[str, Any], list[Message]]:
+    """The offer-set request, or (None, tree, reasons) when it names an executable we cannot run."""
+    settings = request.app.state.settings
+    tree, fmt, body = await read_document(request, settings.max_body_bytes, codec.ROOT_REQUEST)
+    if fmt is Format.XML:
+        validate_xml(body, codec.ROOT_REQUEST)
+    try:
+        return codec.read_offerset_request(tree), tree, []
+    except codec.UnknownExecutableType as exc:
+        reason = Message.error(
+            "unknown executable type '{type}': this service runs jupyter-notebook, docker-container, "
+            "singularity-container, docker-compose, binder-repository and snakemake-workflow executables",
+            type=exc.uri,
+        )
+        return None, tree, [reason]
+
+
+async def post_offerset(request: Request) -> Response:
+    fmt = response_format(request)
+    state = request.app.state
+    offer_request, tree, reasons = await _read_request(request)
+    if offer_request is None:
+        dialect = codec.detect_dialect(tree)
+        name = tree.get("name") if isinstance(tree.get("name"), str) else None
+        offerset = await run_in_threadpool(record_refusal, state.store, name, dialect, reasons, _now(), tree)
+    else:
+        expiry = timedelta(seconds=state.settings.offer_expiry_seconds)
+        offerset = await run_in_threadpool(
+            create_offerset,
+            state.store,
+            offer_request,
+            state.planner,
+            _now(),
+            expiry,
+            extra_messages=getattr(state, "planner_messages", None),
+        )
+    return _offerset_response(request, offerset, fmt, status=303)
+
+
+async def get_offerset(request: Request) -> Response:
+    fmt = response_format(request)
+    uuid = _uuid(request)
+
+    def load() -> OfferSet | None:
+        with request.app.state.store.transaction() as conn:
+            return records.get_offerset(conn, uuid)
+
+    offerset = await run_in_threadpool(load)
+    if offerset is None:
+        raise NotFound(f"no offer set {uuid}")
+    return _offerset_response(request, offerset, fmt)
+
+
+async def get_session(request: Request) -> Response:
+    fmt = response_format(request)
+    uuid = _uuid(request)
+
+    def load() -> Session | None:
+        with request.app.state.store.transaction() as conn:
+            return records.get_session(conn, uuid)
+
+    session = await run_in_threadpool(load)
+    if session is None:
+        raise NotFound(f"no session {uuid}")
+    return _session_response(request, session, fmt)
+
+
+async def post_session(request: Request) -> Response:
+    fmt = response_format(request)
+    uuid = _uuid(request)
+    settings = request.app.state.settings
+    tree, body_fmt, body = await read_document(request, settings.max_body_bytes, codec.ROOT_UPDATE)
+    if body_fmt is Format.XML:
+        validate_xml(body, codec.ROOT_UPDATE)
+    update = codec.read_update(tree)
+
+    def change() -> Session:
+        with request.app.state.store.transaction() as conn:
+            return update_session(conn, uuid, update, _now())
+
+    session = await run_in_threadpool(change)
+    return _session_response(request, session, fmt)
+
+
+async def post_direct(request: Request) -> Response:
+    fmt = response_format(request)
+    state = request.app.state
+    offer_request, _tree, reasons = await _read_request(request)
+    if offer_request is None:
+        raise InvalidRequest(reasons[0].message)
+    session = await run_in_threadpool(create_direct, state.store, offer_request, state.planner, _now())
+    return _session_response(request, session, fmt, status=303)
+
+
+routes = [
+    Route("/offersets", post_offerset, methods=["POST"]),
+    Route("/requests", post_offerset, methods=["POST"]),
+    Route("/offersets/{uuid}", get_offerset, methods=["GET"]),
+    Route("/sessions", post_direct, methods=["POST"]),
+    Route("/direct", post_direct, methods=["POST"]),
+    Route("/sessions/{uuid}", get_session, methods=["GET"]),
+    Route("/sessions/{uuid}", post_session, methods=["POST"]),
+]

@@ -1,0 +1,60 @@
+"""One place that turns errors into IVOA-style error documents, in the format the client asked for."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from execplanner.api.documents import respond
+from execplanner.errors import ExecPlannerError, NotAcceptable
+from execplanner.formats.broker import message_tree
+from execplanner.formats.media import Format, format_for_accept
+from execplanner.model.message import Message
+
+log = logging.getLogger("execplanner.api")
+
+
+def error_response(
+    request: Request, status: int, text: str, details: list[str] | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    try:
+        fmt = format_for_accept(request.headers.get("accept"))
+    except NotAcceptable:
+        fmt = Format.JSON
+    messages = [Message.error(text)] + [Message.error(detail) for detail in details or []]
+    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    document = {"status": status, "title": title, "messages": [message_tree(m) for m in messages]}
+    return respond(document, fmt, root="error", status=status, headers=headers)
+
+
+async def on_execplanner_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ExecPlannerError)
+    if exc.status >= 500:
+        log.error("request_failed path=%s error=%s", request.url.path, exc.message)
+    return error_response(request, exc.status, exc.message, exc.details)
+
+
+async def on_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    text = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    if exc.status_code == 404:
+        text = f"nothing at {request.url.path}"
+    elif exc.status_code == 405:
+        text = f"method {request.method} is not allowed on {request.url.path}"
+    return error_response(request, exc.status_code, text, headers=dict(exc.headers or {}))
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected_error path=%s", request.url.path)
+    return error_response(request, 500, "internal error; the request was not carried out")
+
+
+HANDLERS = {
+    ExecPlannerError: on_execplanner_error,
+    HTTPException: on_http_exception,
+    Exception: on_unexpected,
+}

@@ -1,0 +1,139 @@
+"""The legacy ExecutionPlanner note endpoint: `GET /accepts?tasktype=…` and multipart `POST /accepts`.
+
+It asks the same planner as `/offersets`, but only asks: nothing is stored and no capacity is held.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from execplanner.api.documents import base_url, respond, response_format
+from execplanner.errors import BodyTooLarge, InvalidRequest, UnsupportedMediaType
+from execplanner.formats import note2022
+from execplanner.formats.media import Format
+from execplanner.formats.tree import load_yaml
+from execplanner.planner.plan import Plan
+from execplanner.store import records
+
+
+def _question_from_params(params: Any) -> note2022.NoteQuestion:
+    tasktype = params.get("tasktype")
+    if not tasktype:
+        raise InvalidRequest("the 'tasktype' parameter is required")
+    taskinfo = {k.removeprefix("taskinfo."): v for k, v in params.items() if k.startswith("taskinfo.")}
+    resources = {
+        k.removeprefix("resources."): v
+        for k, v in params.items()
+        if k.startswith("resources.") and k.removeprefix("resources.") in note2022.RESOURCE_PARAMETERS
+    }
+    return note2022.NoteQuestion(tasktype=str(tasktype), taskinfo=taskinfo, resources=resources)
+
+
+async def _part_value(value: Any, name: str, limit: int) -> Any:
+    """A taskinfo part is a JSON or YAML document (or a plain string)."""
+    if isinstance(value, UploadFile):
+        data = await value.read(limit + 1)
+        if len(data) > limit:
+            raise BodyTooLarge(f"part '{name}' exceeds the limit of {limit} bytes")
+    else:
+        data = str(value).encode()
+    try:
+        return load_yaml(data)
+    except InvalidRequest as exc:
+        raise InvalidRequest(f"part '{name}' is not JSON or YAML: {exc.message}") from exc
+
+
+def _plan(request: Request, question: note2022.NoteQuestion) -> tuple[Any, Plan | None]:
+    offer_request = note2022.to_request(question)
+    if offer_request is None:
+        return None, None
+    with request.app.state.store.transaction() as conn:
+        usage = records.usage_by_site(conn)
+    return offer_request, request.app.state.planner(offer_request, usage, datetime.now(UTC))
+
+
+async def _answer(request: Request, question: note2022.NoteQuestion, fmt: Format) -> Response:
+    offer_request, plan = await run_in_threadpool(_plan, request, question)
+    settings = request.app.state.settings
+    url = base_url(request)
+    if plan is None:
+        reasons = [(400, f"unknown task type '{question.tasktype}'")]
+        tree = note2022.answer_tree(
+            False,
+            settings.broker_standard_id,
+            f"{url}/offersets",
+            note2022.echo_resources(question, None, None, None),
+            reasons,
+            [],
+        )
+        return respond(tree, fmt, root=note2022.ROOT_ANSWER)
+    if not plan.offers:
+        reasons = [(409, m.message) for m in plan.messages] or [(409, "no site can run this task")]
+        tree = note2022.answer_tree(
+            False,
+            settings.broker_standard_id,
+            f"{url}/offersets",
+            note2022.echo_resources(question, None, None, None),
+            reasons,
+            [],
+        )
+        return respond(tree, fmt, root=note2022.ROOT_ANSWER)
+    best = plan.offers[0]
+    interfaces = [
+        {
+            "servicetype": settings.broker_standard_id,
+            "serviceinfo": {
+                "endpoint": f"{url}/offersets",
+                "site": o.placement.site,
+                "flavor": o.placement.flavor_name,
+            },
+        }
+        for o in plan.offers
+    ]
+    resources = note2022.echo_resources(question, best.cores.min, best.memory_gib.min, best.schedule.available.duration)
+    tree = note2022.answer_tree(True, settings.broker_standard_id, f"{url}/offersets", resources, [], interfaces)
+    return respond(tree, fmt, root=note2022.ROOT_ANSWER)
+
+
+async def get_accepts(request: Request) -> Response:
+    fmt = response_format(request)
+    return await _answer(request, _question_from_params(request.query_params), fmt)
+
+
+async def post_accepts(request: Request) -> Response:
+    fmt = response_format(request)
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        raise UnsupportedMediaType("POST /accepts takes multipart/form-data: a 'tasktype' part and 'taskinfo.*' parts")
+    limit = request.app.state.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"request body of {declared} bytes exceeds the limit of {limit} bytes")
+    try:
+        async with request.form(max_files=32, max_fields=256, max_part_size=limit) as form:
+            params: dict[str, Any] = {}
+            for key, value in form.multi_items():
+                if key.startswith("taskinfo."):
+                    params[key] = await _part_value(value, key, limit)
+                else:
+                    params[key] = (
+                        value if isinstance(value, str) else (await value.read(limit)).decode("utf-8", "replace")
+                    )
+    except (InvalidRequest, BodyTooLarge):
+        raise
+    except Exception as exc:  # noqa: BLE001 — python-multipart raises several types for malformed bodies
+        raise InvalidRequest(f"malformed multipart body: {exc}") from exc
+    return await _answer(request, _question_from_params(params), fmt)
+
+
+routes = [
+    Route("/accepts", get_accepts, methods=["GET"]),
+    Route("/accepts", post_accepts, methods=["POST"]),
+]

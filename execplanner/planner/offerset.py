@@ -1,0 +1,117 @@
+"""Turning a plan into stored offers: the planner decides, this writes the offer set and its sessions (and so
+the capacity they hold) in the same transaction as the capacity check, under the capacity lock."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from execplanner.errors import InvalidRequest
+from execplanner.lifecycle.transitions import apply
+from execplanner.model.documents import (
+    ComputeResource,
+    Dialect,
+    OfferSet,
+    OfferSetRequest,
+    Result,
+    Session,
+)
+from execplanner.model.message import Message
+from execplanner.model.phase import Phase
+from execplanner.planner.plan import Offer, Planner
+from execplanner.store import records
+from execplanner.store.database import Store
+
+log = logging.getLogger("execplanner.planner")
+
+
+def _session(
+    request: OfferSetRequest, offer: Offer, offerset: UUID, index: int, now: datetime, expires: datetime
+) -> Session:
+    compute = request.compute or [ComputeResource()]
+    first = compute[0].model_copy(
+        update={"uuid": uuid4(), "cores_offered": offer.cores, "memory_offered": offer.memory_gib}
+    )
+    executable = request.executable.model_copy(update={"uuid": uuid4(), "created": now})
+    base = request.name or "offer"
+    return Session(
+        uuid=uuid4(),
+        offerset=offerset,
+        name=f"{base}-offer-{index}",
+        created=now,
+        phase=Phase.OFFERED,
+        expires=expires,
+        dialect=request.dialect,
+        executable=executable,
+        compute=[first, *[c.model_copy(update={"uuid": uuid4()}) for c in compute[1:]]],
+        storage=[s.model_copy(update={"uuid": uuid4(), "size_offered": s.size}) for s in request.storage],
+        data=[d.model_copy(update={"uuid": uuid4()}) for d in request.data],
+        volumes=request.volumes,
+        requested=request.schedule,
+        schedule=offer.schedule,
+        placement=offer.placement,
+    )
+
+
+def create_offerset(
+    store: Store,
+    request: OfferSetRequest,
+    planner: Planner,
+    now: datetime,
+    expiry: timedelta,
+    *,
+    owner: str | None = None,
+    extra_messages: list[Message] | None = None,
+) -> OfferSet:
+    """Plan and store in one transaction: what is offered is held before anyone else can plan."""
+    uuid = uuid4()
+    expires = now + expiry
+    with store.transaction() as conn:
+        records.lock_capacity(conn)
+        plan = planner(request, records.usage_by_site(conn), now)
+        offers = [_session(request, offer, uuid, i, now, expires) for i, offer in enumerate(plan.offers)]
+        offerset = OfferSet(
+            uuid=uuid,
+            name=request.name,
+            created=now,
+            dialect=request.dialect,
+            result=Result.YES if offers else Result.NO,
+            expires=expires if offers else None,
+            offers=offers,
+            messages=[*request.messages, *(extra_messages or []), *plan.messages],
+        )
+        records.insert_offerset(conn, offerset, request.model_dump(mode="json"), owner)
+    log.info("offerset_created offerset=%s result=%s offers=%d", uuid, offerset.result.value, len(offers))
+    return offerset
+
+
+def record_refusal(
+    store: Store, name: str | None, dialect: Dialect, messages: list[Message], now: datetime, sent: dict[str, Any]
+) -> OfferSet:
+    """A NO that never reached the planner (e.g. an unknown executable type), stored like any offer set."""
+    offerset = OfferSet(uuid=uuid4(), name=name, created=now, dialect=dialect, result=Result.NO, messages=messages)
+    with store.transaction() as conn:
+        records.insert_offerset(conn, offerset, sent, None)
+    return offerset
+
+
+def create_direct(
+    store: Store, request: OfferSetRequest, planner: Planner, now: datetime, *, owner: str | None = None
+) -> Session:
+    """Direct execution: plan like an offer set, take the best offer, store it already ACCEPTED."""
+    with store.transaction() as conn:
+        records.lock_capacity(conn)
+        plan = planner(request, records.usage_by_site(conn), now)
+        if not plan.offers:
+            raise InvalidRequest("the request cannot be planned", details=[m.message for m in plan.messages])
+        session = _session(request, plan.offers[0], uuid4(), 0, now, now).model_copy(
+            update={"offerset": None, "phase": Phase.INITIAL, "expires": None, "messages": plan.messages}
+        )
+        records.insert_session(conn, session)
+        apply(conn, session.uuid, Phase.ACCEPTED, "direct execution request", now, expect=Phase.INITIAL)
+        stored = records.get_session(conn, session.uuid)
+    assert stored is not None
+    log.info("direct_session_created session=%s site=%s", stored.uuid, stored.placement and stored.placement.site)
+    return stored

@@ -1,0 +1,84 @@
+"""The tables. Only `store/` knows they exist; everything else speaks model classes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    TypeDecorator,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as naive UTC (SQLite has no zones), always handed back timezone-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = MetaData()
+
+offersets = Table(
+    "offersets",
+    metadata,
+    Column("uuid", String(36), primary_key=True),
+    Column("created", UTCDateTime, nullable=False),
+    Column("dialect", String(8), nullable=False),
+    Column("name", String(256)),
+    Column("result", String(3), nullable=False),
+    Column("expires", UTCDateTime),
+    Column("owner", String(256)),
+    Column("messages", JSON, nullable=False),
+    Column("request", JSON, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("uuid", String(36), primary_key=True),
+    Column("offerset_uuid", String(36), ForeignKey("offersets.uuid"), index=True),
+    Column("created", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    Column("phase", String(16), nullable=False),
+    Column("expires", UTCDateTime),
+    Column("dialect", String(8), nullable=False),
+    Column("site", String(128), index=True),
+    Column("vo", String(128)),
+    Column("cores", Integer, nullable=False, default=0),
+    Column("memory_mib", Integer, nullable=False, default=0),
+    Column("instances", Integer, nullable=False, default=0),
+    Column("floating_ips", Integer, nullable=False, default=0),
+    Column("document", JSON, nullable=False),
+    Index("ix_sessions_phase_expires", "phase", "expires"),
+)
+
+transitions = Table(
+    "transitions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session_uuid", String(36), ForeignKey("sessions.uuid"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("from_phase", String(16)),
+    Column("to_phase", String(16), nullable=False),
+    Column("reason", String(2000), nullable=False),
+)
