@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -11,6 +14,19 @@ import uvicorn
 
 from execplanner.config import Settings, load_settings
 from execplanner.errors import ExecPlannerError
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM/SIGINT after a graceful shutdown; an operator expects exit status 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def _describe(name: str) -> str:
@@ -50,7 +66,7 @@ def serve(config_file: Path | None, **flags: object) -> None:
         lifespan="on",
         server_header=False,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
 
     async def announce() -> None:
         while not server.started:

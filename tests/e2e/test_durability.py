@@ -1,0 +1,68 @@
+"""State survives a SIGKILL; offers expire on time; expiry and acceptance are exclusive."""
+
+from __future__ import annotations
+
+import json
+import signal
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+NOTEBOOK = json.loads((EXAMPLES / "requests" / "jupyter-notebook.json").read_text())
+ACCEPT = {"update": {"type": "uri:enum-value-update", "path": "phase", "value": "ACCEPTED"}}
+
+
+def test_everything_survives_sigkill(http, service_factory, database_url):
+    server = service_factory(database=database_url)
+    first = http.post(server.url("/offersets"), json=NOTEBOOK).json()
+    second = http.post(server.url("/offersets"), json=NOTEBOOK).json()
+    accepted = http.post(first["offers"][0]["href"], json=ACCEPT).json()
+    assert accepted["phase"] == "ACCEPTED"
+    direct = http.post(server.url("/direct"), json=NOTEBOOK).json()
+
+    server.stop(signal.SIGKILL)
+    restarted = service_factory(database=database_url)
+    restarted_url = restarted.base_url
+    for document in (first, second):
+        again = http.get(f"{restarted_url}/offersets/{document['uuid']}").json()
+        assert again["uuid"] == document["uuid"]
+        assert [o["uuid"] for o in again["offers"]] == [o["uuid"] for o in document["offers"]]
+    phases = [http.get(f"{restarted_url}/sessions/{o['uuid']}").json()["phase"] for o in first["offers"]]
+    assert phases[0] == "ACCEPTED" and set(phases[1:]) == {"REJECTED"}
+    assert http.get(f"{restarted_url}/sessions/{direct['uuid']}").json()["phase"] == "ACCEPTED"
+    assert http.get(f"{restarted_url}/sessions/{second['offers'][0]['uuid']}").json()["phase"] == "OFFERED"
+
+
+def test_default_sqlite_in_data_dir_survives_sigkill(http, service_factory, tmp_path):
+    data_dir = tmp_path / "state"
+    server = service_factory(data_dir=data_dir)
+    document = http.post(server.url("/offersets"), json=NOTEBOOK).json()
+    server.stop(signal.SIGKILL)
+    assert (data_dir / "execplanner.sqlite").exists()
+    restarted = service_factory(data_dir=data_dir)
+    again = http.get(restarted.url(f"/offersets/{document['uuid']}")).json()
+    assert again["result"] == "YES"
+    assert len(again["offers"]) == len(document["offers"])
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_offers_expire_within_a_second(http, service_factory, request, backend, wait_for):
+    database = request.getfixturevalue("postgres_url") if backend == "postgresql" else None
+    server = service_factory(database=database, EXECPLANNER_OFFER_EXPIRY_SECONDS="1")
+    document = http.post(server.url("/offersets"), json=NOTEBOOK).json()
+    offer = document["offers"][0]
+    expires = datetime.fromisoformat(offer["expires"])
+
+    def expired():
+        answer = http.get(offer["href"]).json()
+        return answer if answer["phase"] == "EXPIRED" else None
+
+    answer = wait_for(expired, timeout=5, interval=0.05)
+    observed = datetime.now(expires.tzinfo)
+    assert (observed - expires).total_seconds() < 1.0
+    assert "options" not in answer
+    late = http.post(offer["href"], json=ACCEPT)
+    assert late.status_code == 409
+    assert all(http.get(o["href"]).json()["phase"] == "EXPIRED" for o in document["offers"])
