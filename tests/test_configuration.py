@@ -1,0 +1,51 @@
+"""Settings come from defaults, TOML, environment and flags, in that order; every one is documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from execplanner.config import Settings, load_settings
+from execplanner.errors import ExecPlannerError
+
+DOC = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
+
+
+def test_every_setting_is_documented():
+    for name in Settings.model_fields:
+        assert f"`EXECPLANNER_{name.upper()}`" in DOC, name
+
+
+def test_layers_in_priority_order(tmp_path):
+    toml = tmp_path / "execplanner.toml"
+    toml.write_text('[execplanner]\nport = 9000\nhost = "0.0.0.0"\nmax_offers = 3\n')
+    settings = load_settings({"port": 9100, "host": None}, config_file=toml,
+                             environ={"EXECPLANNER_MAX_OFFERS": "6", "EXECPLANNER_PORT": "9050"})
+    assert settings.port == 9100  # flag beats env beats file
+    assert settings.max_offers == 6  # env beats file
+    assert settings.host == "0.0.0.0"  # file beats default
+
+
+def test_database_defaults_to_sqlite_in_data_dir(tmp_path):
+    settings = load_settings({"data_dir": tmp_path}, environ={})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'execplanner.sqlite'}"
+
+
+def test_config_file_from_environment(tmp_path):
+    toml = tmp_path / "c.toml"
+    toml.write_text("offer_expiry_seconds = 42\n")
+    assert load_settings(environ={"EXECPLANNER_CONFIG": str(toml)}).offer_expiry_seconds == 42
+
+
+@pytest.mark.parametrize("environ", [{"EXECPLANNER_PORT": "eighty"}, {"EXECPLANNER_MAX_BODY_BYTES": "-1"}])
+def test_bad_values_are_clear_errors(environ):
+    with pytest.raises(ExecPlannerError, match="invalid settings"):
+        load_settings(environ=environ)
+
+
+def test_unknown_toml_key_is_refused(tmp_path):
+    toml = tmp_path / "c.toml"
+    toml.write_text("prot = 1\n")
+    with pytest.raises(ExecPlannerError):
+        load_settings(config_file=toml, environ={})
