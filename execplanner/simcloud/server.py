@@ -1,0 +1,160 @@
+"""`SimFederation`: the simulated federation served by uvicorn on loopback, in a background thread (tests,
+demos) or in the foreground (`execplanner sim`)."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+
+from execplanner.simcloud.app import create_app
+from execplanner.simcloud.faults import FaultInjector
+from execplanner.simcloud.federation import Federation
+from execplanner.simcloud.siteconfig import auth_url, write_site_configs
+from execplanner.simcloud.spec import FederationSpec, UserSpec, load_federation
+from execplanner.simcloud.view import SiteView, site_view
+
+STARTUP_TIMEOUT = 10.0
+
+
+class _StopRequested(Exception):
+    """Raised by our signal handler when uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown."""
+
+
+def _stop_requested(signum: int, frame: object) -> None:
+    raise _StopRequested(signum)
+
+
+class SimSite:
+    """What a client needs to know about one simulated site."""
+
+    def __init__(self, name: str, auth_url: str, vos: dict[str, str]) -> None:
+        self.name = name
+        self.auth_url = auth_url
+        self.vos = vos
+
+    def __repr__(self) -> str:
+        return f"SimSite({self.name!r}, {self.auth_url!r})"
+
+
+def bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    return sock
+
+
+class SimFederation:
+    def __init__(self, federation: Federation, sock: socket.socket, log_level: str = "warning") -> None:
+        self.federation = federation
+        self._socket = sock
+        host, port = sock.getsockname()[:2]
+        self.base_url = f"http://{host}:{port}"
+        config = uvicorn.Config(create_app(federation), log_level=log_level, access_log=False, lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    @classmethod
+    def create(
+        cls,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        spec: FederationSpec | None = None,
+        state_file: Path | None = None,
+        log_level: str = "warning",
+    ) -> SimFederation:
+        """Build and bind, without serving yet (the CLI serves in the foreground with `serve_forever`)."""
+        federation = Federation(spec or load_federation(), state_file=state_file)
+        return cls(federation, bind(host, port), log_level=log_level)
+
+    @classmethod
+    def start(
+        cls, host: str = "127.0.0.1", port: int = 0, spec: FederationSpec | None = None, state_file: Path | None = None
+    ) -> SimFederation:
+        """Serve in a background thread and return once it accepts connections. `port=0` picks a free port."""
+        sim = cls.create(host, port, spec, state_file)
+        sim._thread = threading.Thread(
+            target=sim._server.run, kwargs={"sockets": [sim._socket]}, name="simcloud", daemon=True
+        )
+        sim._thread.start()
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not sim._server.started:
+            if time.monotonic() > deadline or not sim._thread.is_alive():
+                raise RuntimeError("simulated federation did not start")
+            time.sleep(0.01)
+        return sim
+
+    def serve_forever(self) -> None:
+        """Serve in this (main) thread until SIGINT/SIGTERM, then save state and return normally.
+
+        uvicorn shuts down gracefully on those signals and then re-raises them to the handler it found
+        installed; ours turns that into an exception, so the process exits 0 instead of dying by the signal.
+        """
+        previous = {sig: signal.signal(sig, _stop_requested) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self._server.run(sockets=[self._socket])
+        except _StopRequested:
+            pass
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.federation.persist()
+            self._socket.close()
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.federation.persist()
+        self._socket.close()
+
+    def __enter__(self) -> SimFederation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ what clients and tests use
+    @property
+    def spec(self) -> FederationSpec:
+        return self.federation.spec
+
+    @property
+    def sites(self) -> list[SimSite]:
+        return [SimSite(s.name, auth_url(self.base_url, s.name), s.vo_projects) for s in self.spec.sites]
+
+    def site(self, name: str) -> SimSite:
+        return next(s for s in self.sites if s.name == name)
+
+    @property
+    def demo_token(self) -> str:
+        return self.federation.demo_token
+
+    @property
+    def faults(self) -> FaultInjector:
+        return self.federation.faults
+
+    def add_token(
+        self, token: str, entitlements: list[str], expired: bool = False, name: str | None = None
+    ) -> UserSpec:
+        return self.federation.add_token(token, entitlements, expired, name)
+
+    def state(self, site: str) -> SiteView:
+        return site_view(self.federation.sites[site])
+
+    def set_boot_delay(self, site: str, seconds: float) -> None:
+        """Servers created from now on at `site` take this long to leave BUILD."""
+        self.federation.sites[site].spec.boot_delay = seconds
+
+    def set_response_delay(self, site: str, seconds: float) -> None:
+        self.federation.sites[site].spec.response_delay = seconds
+
+    def write_site_config(self, directory: str | Path) -> Path:
+        return write_site_configs(self.base_url, self.spec, directory)

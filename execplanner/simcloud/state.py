@@ -1,0 +1,291 @@
+"""One simulated site's mutable state: what its Keystone, Nova, Glance and Neutron hold right now.
+
+Static objects (projects, flavors, images, networks) are built from the spec with stable ids; dynamic ones
+(servers, ports, floating IPs, keypairs, tokens...) are created by API calls and can be saved to JSON.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from execplanner.simcloud.records import (
+    AppCredential,
+    Flavor,
+    FloatingIP,
+    Image,
+    Keypair,
+    KeystoneUser,
+    Network,
+    Port,
+    Project,
+    Router,
+    SecurityGroup,
+    SecurityGroupRule,
+    Server,
+    Subnet,
+    Token,
+    stable_id,
+)
+from execplanner.simcloud.spec import QuotaSpec, SiteSpec
+
+ADMIN_PROJECT = "admin"
+
+
+class IpExhausted(Exception):
+    """No free address left in a network's allocation pools."""
+
+
+@dataclass
+class Usage:
+    instances: int = 0
+    cores: int = 0
+    ram: int = 0
+    key_pairs: int = 0
+    floating_ips: int = 0
+    security_groups: int = 0
+    security_group_rules: int = 0
+    ports: int = 0
+
+
+@dataclass
+class SiteCloud:
+    """Everything one site holds. Callers take `lock` around any read-modify-write."""
+
+    spec: SiteSpec
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    projects: dict[str, Project] = field(default_factory=dict)
+    flavors: dict[str, Flavor] = field(default_factory=dict)
+    images: dict[str, Image] = field(default_factory=dict)
+    networks: dict[str, Network] = field(default_factory=dict)
+    subnets: dict[str, Subnet] = field(default_factory=dict)
+    routers: dict[str, Router] = field(default_factory=dict)
+    users: dict[str, KeystoneUser] = field(default_factory=dict)
+    tokens: dict[str, Token] = field(default_factory=dict)
+    app_credentials: dict[str, AppCredential] = field(default_factory=dict)
+    keypairs: dict[tuple[str, str], Keypair] = field(default_factory=dict)
+    security_groups: dict[str, SecurityGroup] = field(default_factory=dict)
+    ports: dict[str, Port] = field(default_factory=dict)
+    floating_ips: dict[str, FloatingIP] = field(default_factory=dict)
+    servers: dict[str, Server] = field(default_factory=dict)
+    quotas: dict[str, QuotaSpec] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    # ------------------------------------------------------------------ building from the spec
+    @classmethod
+    def from_spec(cls, spec: SiteSpec) -> SiteCloud:
+        site = cls(spec=spec)
+        for vo in spec.vos:
+            site.projects[vo.project_id] = Project(id=vo.project_id, name=f"VO:{vo.name}", vo=vo.name)
+            site.quotas[vo.project_id] = spec.quota.model_copy()
+        for flavor in spec.flavors:
+            fid = flavor.id or stable_id(spec.name, "flavor", flavor.name)
+            site.flavors[fid] = Flavor(id=fid, spec=flavor)
+        site._build_images()
+        site._build_networks()
+        for project_id in site.projects:
+            site.default_security_group(project_id)
+        return site
+
+    def project_of_vo(self, vo: str) -> str | None:
+        return self.spec.vo_projects.get(vo)
+
+    def _build_images(self) -> None:
+        for image in self.spec.images:
+            iid = image.id or stable_id(self.name, "image", image.name)
+            owner = self.project_of_vo(image.owner_vo) if image.owner_vo else None
+            members = [p for vo in image.member_vos if (p := self.project_of_vo(vo))]
+            self.images[iid] = Image(id=iid, owner=owner or ADMIN_PROJECT, spec=image, member_projects=members)
+
+    def _add_network(self, name: str, project_id: str, *, external: bool, shared: bool, provider: dict) -> Network:
+        net = Network(
+            id=stable_id(self.name, "network", project_id, name),
+            name=name,
+            project_id=project_id,
+            external=external,
+            shared=shared,
+            provider=provider,
+            subnet_ids=[],
+        )
+        self.networks[net.id] = net
+        return net
+
+    def _add_subnet(self, net: Network, name: str, cidr: str, gateway: str | None, pools: list) -> Subnet:
+        network = ipaddress.ip_network(cidr)
+        hosts = list(network.hosts()) if network.num_addresses <= 65536 else []
+        gw = gateway or (str(hosts[0]) if hosts else None)
+        if not pools and hosts:
+            first = 1 if gw == str(hosts[0]) else 0
+            pools = [(str(hosts[first]), str(hosts[-1]))]
+        subnet = Subnet(
+            id=stable_id(self.name, "subnet", net.id, name),
+            name=name,
+            network_id=net.id,
+            project_id=net.project_id,
+            cidr=cidr,
+            gateway=gw,
+            pools=pools,
+        )
+        self.subnets[subnet.id] = subnet
+        net.subnet_ids.append(subnet.id)
+        return subnet
+
+    def _build_networks(self) -> None:
+        by_name: dict[str, Network] = {}
+        for spec in self.spec.networks:
+            net = self._add_network(
+                spec.name, ADMIN_PROJECT, external=spec.external, shared=spec.shared, provider=spec.provider
+            )
+            by_name[spec.name] = net
+            for sub in spec.subnets:
+                pools = [(p.start, p.end) for p in sub.allocation_pools]
+                self._add_subnet(net, sub.name, sub.cidr, sub.gateway, pools)
+        for spec in self.spec.networks:
+            if spec.router_to:
+                net = by_name[spec.name]
+                self._add_router(f"{spec.name}-router", ADMIN_PROJECT, by_name[spec.router_to].id, net)
+        external = next((n for n in by_name.values() if n.external), None)
+        template = self.spec.project_network
+        if template is None:
+            return
+        for project in self.projects.values():
+            net = self._add_network(template.name, project.id, external=False, shared=False, provider={})
+            self._add_subnet(net, f"{template.name}-subnet", template.cidr, None, [])
+            if template.router and external is not None:
+                self._add_router(f"{template.name}-router", project.id, external.id, net)
+
+    def _add_router(self, name: str, project_id: str, gateway_net: str, inner: Network) -> None:
+        router = Router(
+            id=stable_id(self.name, "router", project_id, name),
+            name=name,
+            project_id=project_id,
+            external_network_id=gateway_net,
+            subnet_ids=list(inner.subnet_ids),
+        )
+        self.routers[router.id] = router
+
+    def default_security_group(self, project_id: str) -> SecurityGroup:
+        """Every project has a `default` group: all egress, ingress only from the same group (as Neutron)."""
+        for group in self.security_groups.values():
+            if group.project_id == project_id and group.name == "default":
+                return group
+        gid = stable_id(self.name, "secgroup", project_id, "default")
+        rules = [
+            SecurityGroupRule(
+                stable_id(gid, d, e), gid, project_id, d, e, remote_group_id=gid if d == "ingress" else None
+            )
+            for d in ("ingress", "egress")
+            for e in ("IPv4", "IPv6")
+        ]
+        group = SecurityGroup(gid, "default", "Default security group", project_id, rules)
+        self.security_groups[gid] = group
+        return group
+
+    # ------------------------------------------------------------------ visibility
+    def network_visible(self, net: Network, project_id: str) -> bool:
+        return net.shared or net.external or net.project_id == project_id
+
+    def image_visible(self, image: Image, project_id: str) -> bool:
+        if image.spec.visibility in ("public", "community"):
+            return True
+        return image.owner == project_id or project_id in image.member_projects
+
+    # ------------------------------------------------------------------ addresses
+    def allocate_ip(self, network_id: str) -> tuple[str, str]:
+        """The next free address on a network, as (subnet_id, ip). Used by ports and floating IPs alike."""
+        taken = {ip for port in self.ports.values() for _, ip in port.fixed_ips}
+        taken |= {fip.address for fip in self.floating_ips.values()}
+        for subnet_id in self.networks[network_id].subnet_ids:
+            subnet = self.subnets[subnet_id]
+            for start, end in subnet.pools:
+                first, last = int(ipaddress.ip_address(start)), int(ipaddress.ip_address(end))
+                for value in range(first, last + 1):
+                    candidate = str(ipaddress.ip_address(value))
+                    if candidate not in taken and candidate != subnet.gateway:
+                        return subnet.id, candidate
+        raise IpExhausted(network_id)
+
+    def reachable_router(self, fip_network_id: str, port: Port) -> Router | None:
+        """The router joining the port's subnet to the floating IP's network; None means unreachable."""
+        port_subnets = {sid for sid, _ in port.fixed_ips}
+        for router in self.routers.values():
+            if router.external_network_id == fip_network_id and port_subnets & set(router.subnet_ids):
+                return router
+        return None
+
+    # ------------------------------------------------------------------ usage
+    def usage(self, project_id: str) -> Usage:
+        usage = Usage()
+        for server in self.servers.values():
+            if server.project_id == project_id:
+                flavor = self.flavors.get(server.flavor_id)
+                usage.instances += 1
+                usage.cores += flavor.spec.vcpus if flavor else 0
+                usage.ram += flavor.spec.ram if flavor else 0
+        usage.floating_ips = sum(1 for f in self.floating_ips.values() if f.project_id == project_id)
+        usage.ports = sum(1 for p in self.ports.values() if p.project_id == project_id)
+        groups = [g for g in self.security_groups.values() if g.project_id == project_id]
+        usage.security_groups = len(groups)
+        usage.security_group_rules = sum(len(g.rules) for g in groups)
+        return usage
+
+    def user_keypair_count(self, user_id: str) -> int:
+        return sum(1 for (uid, _) in self.keypairs if uid == user_id)
+
+    def quota(self, project_id: str) -> QuotaSpec:
+        return self.quotas.setdefault(project_id, self.spec.quota.model_copy())
+
+    # ------------------------------------------------------------------ tokens
+    def live_token(self, token_id: str | None) -> Token | None:
+        if not token_id:
+            return None
+        token = self.tokens.get(token_id)
+        if token is None or not token.valid():
+            return None
+        if token.app_cred_id and token.app_cred_id not in self.app_credentials:
+            return None
+        return token
+
+    def forget_expired_tokens(self) -> None:
+        now = time.time()
+        for token_id in [t.id for t in self.tokens.values() if not t.valid(now)]:
+            del self.tokens[token_id]
+
+    # ------------------------------------------------------------------ persistence
+    def dump(self) -> dict[str, Any]:
+        """The dynamic part of the state, JSON-able. Static objects are rebuilt from the spec."""
+        return {
+            "users": [asdict(u) for u in self.users.values()],
+            "tokens": [asdict(t) for t in self.tokens.values()],
+            "app_credentials": [asdict(a) for a in self.app_credentials.values()],
+            "keypairs": [asdict(k) for k in self.keypairs.values()],
+            "security_groups": [asdict(g) for g in self.security_groups.values()],
+            "ports": [asdict(p) for p in self.ports.values()],
+            "floating_ips": [asdict(f) for f in self.floating_ips.values()],
+            "servers": [asdict(s) for s in self.servers.values()],
+            "quotas": {pid: q.model_dump() for pid, q in self.quotas.items()},
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        self.users = {u["id"]: KeystoneUser(**u) for u in data.get("users", [])}
+        self.tokens = {t["id"]: Token(**t) for t in data.get("tokens", [])}
+        self.app_credentials = {a["id"]: AppCredential(**a) for a in data.get("app_credentials", [])}
+        self.keypairs = {(k["user_id"], k["name"]): Keypair(**k) for k in data.get("keypairs", [])}
+        groups = {}
+        for g in data.get("security_groups", []):
+            rules = [SecurityGroupRule(**r) for r in g.pop("rules")]
+            groups[g["id"]] = SecurityGroup(**g, rules=rules)
+        self.security_groups = groups or self.security_groups
+        self.ports = {
+            p["id"]: Port(**{**p, "fixed_ips": [tuple(x) for x in p["fixed_ips"]]}) for p in data.get("ports", [])
+        }
+        self.floating_ips = {f["id"]: FloatingIP(**f) for f in data.get("floating_ips", [])}
+        self.servers = {s["id"]: Server(**s) for s in data.get("servers", [])}
+        for pid, quota in data.get("quotas", {}).items():
+            self.quotas[pid] = QuotaSpec(**quota)
