@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from execplanner.errors import ExecPlannerError
 
@@ -53,6 +53,9 @@ class Settings(BaseModel):
         description="VOSI standardID of the legacy ExecutionPlanner /accepts capability (placeholder).",
     )
     log_level: str = Field("INFO", description="Python logging level.")
+    admin_token: SecretStr | None = Field(
+        None, description="Bearer token for /admin endpoints; without one they answer loopback callers only."
+    )
 
     @property
     def database_url(self) -> str:

@@ -51,6 +51,8 @@ class InvalidExecutable(InvalidRequest):
 class CatalogueError(ExecPlannerError):
     """A catalogue that cannot be built, read or validated."""
 
+    status = 422
+
 
 class CloudError(ExecPlannerError):
     """An OpenStack call failed; a session hitting it becomes FAILED with this message."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -17,7 +18,7 @@ import requests
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-PG_ADMIN_URL = os.environ.get("EXECPLANNER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 
 
 def _pg_available() -> str | None:
@@ -25,33 +26,45 @@ def _pg_available() -> str | None:
     try:
         import psycopg
 
-        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=3):
+        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=3):
             return None
     except Exception as exc:  # noqa: BLE001 — any failure means "no server to test against"
         return f"no PostgreSQL server answers on 127.0.0.1:5432 ({type(exc).__name__}: {exc})"
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test run, dropped afterwards."""
+@contextlib.contextmanager
+def _throwaway_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped afterwards (skips the test if no server answers)."""
     reason = _pg_available()
     if reason:
         pytest.skip(f"PostgreSQL tests skipped: {reason}")
     import psycopg
 
     name = f"execplanner_test_{secrets.token_hex(4)}"
-    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database for the whole run (the shared service uses it)."""
+    with _throwaway_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind, for one test."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'execplanner.sqlite'}"
-    return request.getfixturevalue("postgres_url")
+        yield f"sqlite:///{tmp_path / 'execplanner.sqlite'}"
+        return
+    with _throwaway_database() as url:
+        yield url
 
 
 @dataclass
@@ -112,10 +125,12 @@ class Service:
 
 
 @pytest.fixture
-def service_factory(tmp_path: Path) -> Iterator[type[Service]]:
+def service_factory(tmp_path: Path, roomy_catalogue: Path) -> Iterator[type[Service]]:
+    """Start servers of one's own; they use the roomy catalogue unless EXECPLANNER_CATALOGUE says otherwise."""
     started: list[Service] = []
 
     def make(database: str | None = None, data_dir: Path | None = None, **env: str) -> Service:
+        env = {"EXECPLANNER_CATALOGUE": str(roomy_catalogue), **env}
         service = Service(data_dir=data_dir or tmp_path / f"data{len(started)}", database=database, env=env)
         started.append(service)
         return service.start()
@@ -126,11 +141,33 @@ def service_factory(tmp_path: Path) -> Iterator[type[Service]]:
             service.stop(signal.SIGKILL)
 
 
+@pytest.fixture(scope="session")
+def roomy_catalogue(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled catalogue with every quota lifted: for tests of the protocol, not of capacity."""
+    from execplanner.catalogue import Catalogue, QuotaItem, default_catalogue_path
+
+    catalogue = Catalogue.load(default_catalogue_path())
+    for site in catalogue.sites:
+        for site_vo in site.vos:
+            if site_vo.quota is not None:
+                for name in ("instances", "cores", "ram", "floating_ips"):
+                    setattr(site_vo.quota, name, QuotaItem(limit=None, in_use=0))
+    path = tmp_path_factory.mktemp("catalogue") / "roomy.yaml"
+    catalogue.save(path)
+    return path
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """One long-lived server per database backend, shared by the protocol tests."""
+def service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, roomy_catalogue: Path
+) -> Iterator[Service]:
+    """One long-lived server per database backend, shared by the protocol tests (quotas lifted)."""
     database = None if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    server = Service(data_dir=tmp_path_factory.mktemp("service"), database=database).start()
+    server = Service(
+        data_dir=tmp_path_factory.mktemp("service"),
+        database=database,
+        env={"EXECPLANNER_CATALOGUE": str(roomy_catalogue)},
+    ).start()
     yield server
     server.stop()
 

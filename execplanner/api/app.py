@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,16 +15,15 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from execplanner.api import broker, note
-
-try:  # TEMPORARY until vosi.py lands
-    from execplanner.api import vosi
-except ImportError:  # pragma: no cover
-    vosi = None  # type: ignore[assignment]
+from execplanner.api import broker, note, vosi
+from execplanner.api import catalogue as catalogue_api
+from execplanner.api.catalogue import LiveCatalogue
 from execplanner.api.errors import HANDLERS
 from execplanner.config import Settings
+from execplanner.errors import ExecPlannerError
+from execplanner.formats.schemas import xsd
 from execplanner.lifecycle import scheduler
-from execplanner.planner.placeholder import placeholder_planner
+from execplanner.planner.federation import FederationPlanner
 from execplanner.planner.plan import Planner
 from execplanner.store.database import Store
 
@@ -40,13 +40,33 @@ async def healthz(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
+def _reload_on_sighup(app: Starlette) -> None:
+    """SIGHUP reloads the catalogue off the event loop; a bad file is logged and the old one kept."""
+
+    def reload() -> None:
+        try:
+            app.state.catalogue.reload()
+        except ExecPlannerError as exc:
+            log.error("catalogue_reload_failed error=%s", exc.message)
+
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, reload))
+    except (RuntimeError, ValueError, NotImplementedError):
+        log.debug("sighup_unavailable (not the main thread)")
+
+
 def create_app(settings: Settings, *, planner: Planner | None = None) -> Starlette:
-    """Build the service. The store opens, and the scheduler starts, when the app starts."""
+    """Build the service: the catalogue loads now (a bad one stops start-up with the reason); the store opens,
+    and the scheduler starts, when the app starts."""
+    live = LiveCatalogue(settings.catalogue)
+    xsd()  # refuse to start without the schema that incoming XML is checked against
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.store = Store.open(settings.database_url)
         app.state.started_at = datetime.now(UTC).replace(microsecond=0)
+        _reload_on_sighup(app)
         stop = asyncio.Event()
         task = (
             asyncio.create_task(scheduler.run(app.state.store, settings.scheduler_interval, stop))
@@ -66,12 +86,14 @@ def create_app(settings: Settings, *, planner: Planner | None = None) -> Starlet
     routes = [
         *broker.routes,
         *note.routes,
-        *(vosi.routes if vosi else []),
+        *vosi.routes,
+        *catalogue_api.routes,
         Route("/openapi.yaml", openapi_document, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=HANDLERS)  # type: ignore[arg-type]
     app.state.settings = settings
-    app.state.planner = planner or placeholder_planner
+    app.state.catalogue = live
+    app.state.planner = planner or FederationPlanner(live, settings.default_vo, settings.max_offers)
     app.state.health = lambda: (True, [])
     return app

@@ -21,6 +21,7 @@ from execplanner.lifecycle.sessions import update_session
 from execplanner.lifecycle.transitions import client_options
 from execplanner.model.documents import OfferSet, OfferSetRequest, Session
 from execplanner.model.message import Message
+from execplanner.planner.needs import describe_inline
 from execplanner.planner.offerset import create_direct, create_offerset, record_refusal
 from execplanner.store import records
 
@@ -63,7 +64,7 @@ async def _read_request(request: Request) -> tuple[OfferSetRequest | None, dict[
     if fmt is Format.XML:
         validate_xml(body, codec.ROOT_REQUEST)
     try:
-        return codec.read_offerset_request(tree), tree, []
+        return describe_inline(codec.read_offerset_request(tree)), tree, []
     except codec.UnknownExecutableType as exc:
         reason = Message.error(
             "unknown executable type '{type}': this service runs jupyter-notebook, docker-container, "

@@ -57,7 +57,10 @@ def serve(config_file: Path | None, **flags: object) -> None:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     from execplanner.api.app import create_app
 
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except ExecPlannerError as exc:
+        raise click.ClickException(exc.message) from exc
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -15,10 +15,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from execplanner.api.documents import base_url, respond, response_format
-from execplanner.errors import BodyTooLarge, InvalidRequest, UnsupportedMediaType
+from execplanner.errors import BodyTooLarge, InvalidExecutable, InvalidRequest, UnsupportedMediaType
+from execplanner.executables import describe_bytes
 from execplanner.formats import note2022
 from execplanner.formats.media import Format
 from execplanner.formats.tree import load_yaml
+from execplanner.model.requirements import Requirements
 from execplanner.planner.plan import Plan
 from execplanner.store import records
 
@@ -36,18 +38,42 @@ def _question_from_params(params: Any) -> note2022.NoteQuestion:
     return note2022.NoteQuestion(tasktype=str(tasktype), taskinfo=taskinfo, resources=resources)
 
 
-async def _part_value(value: Any, name: str, limit: int) -> Any:
-    """A taskinfo part is a JSON or YAML document (or a plain string)."""
+# taskinfo parts that are whole executable descriptions, read by the same parsers as `execplanner describe`
+DESCRIPTION_PARTS = {
+    "taskinfo.notebook": "jupyter-notebook",
+    "taskinfo.composefile": "docker-compose",
+    "taskinfo.codemeta": "codemeta",
+    "taskinfo.snakefile": "snakemake-workflow",
+}
+
+
+async def _part_bytes(value: Any, name: str, limit: int) -> tuple[bytes, str | None]:
     if isinstance(value, UploadFile):
         data = await value.read(limit + 1)
         if len(data) > limit:
             raise BodyTooLarge(f"part '{name}' exceeds the limit of {limit} bytes")
-    else:
-        data = str(value).encode()
+        return data, value.filename
+    return str(value).encode(), None
+
+
+def _part_value(data: bytes, name: str) -> Any:
+    """A taskinfo part is a JSON or YAML document (or a plain string)."""
     try:
         return load_yaml(data)
     except InvalidRequest as exc:
         raise InvalidRequest(f"part '{name}' is not JSON or YAML: {exc.message}") from exc
+
+
+def _describe(parts: dict[str, tuple[bytes, str | None]]) -> Requirements | None:
+    """Requirements from the first part that describes the executable itself; None if there is none."""
+    for name, kind in DESCRIPTION_PARTS.items():
+        if name in parts:
+            data, filename = parts[name]
+            try:
+                return describe_bytes(data, filename, kind=kind)
+            except InvalidExecutable as exc:
+                raise InvalidExecutable(f"part '{name}': {exc.message}") from exc
+    return None
 
 
 def _plan(request: Request, question: note2022.NoteQuestion) -> tuple[Any, Plan | None]:
@@ -119,18 +145,26 @@ async def post_accepts(request: Request) -> Response:
     try:
         async with request.form(max_files=32, max_fields=256, max_part_size=limit) as form:
             params: dict[str, Any] = {}
+            parts: dict[str, tuple[bytes, str | None]] = {}
             for key, value in form.multi_items():
+                data, filename = await _part_bytes(value, key, limit)
                 if key.startswith("taskinfo."):
-                    params[key] = await _part_value(value, key, limit)
+                    text = data.strip()
+                    if text.startswith((b"http://", b"https://")) and b"\n" not in text:
+                        params[key] = text.decode("utf-8", "replace")  # a reference, not a document
+                    elif key in DESCRIPTION_PARTS:
+                        parts[key] = (data, filename)
+                    else:
+                        params[key] = _part_value(data, key)
                 else:
-                    params[key] = (
-                        value if isinstance(value, str) else (await value.read(limit)).decode("utf-8", "replace")
-                    )
+                    params[key] = data.decode("utf-8", "replace")
     except (InvalidRequest, BodyTooLarge):
         raise
     except Exception as exc:  # noqa: BLE001 — python-multipart raises several types for malformed bodies
         raise InvalidRequest(f"malformed multipart body: {exc}") from exc
-    return await _answer(request, _question_from_params(params), fmt)
+    question = _question_from_params(params)
+    question.described = await run_in_threadpool(_describe, parts)
+    return await _answer(request, question, fmt)
 
 
 routes = [

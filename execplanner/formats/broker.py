@@ -405,20 +405,21 @@ def _schedule_tree(session: Session, dialect: Dialect) -> dict[str, Any] | None:
     return schedule or None
 
 
+def _volume_tree(volume: VolumeMount, dialect: Dialect) -> dict[str, Any]:
+    return _drop_none(
+        {
+            **_identity(dialect, uris.component_uri("volume", dialect), None, volume.name, None, None),
+            "path": volume.path,
+            "mode": volume.mode,
+            "cardinality": volume.cardinality,
+            "resources": volume.resources,
+        }
+    )
+
+
 def _compute_tree(compute: ComputeResource, dialect: Dialect) -> dict[str, Any]:
     out = _identity(dialect, uris.component_uri("compute", dialect), compute.uuid, compute.name, None, None)
-    volumes = [
-        _drop_none(
-            {
-                **_identity(dialect, uris.component_uri("volume", dialect), None, v.name, None, None),
-                "path": v.path,
-                "mode": v.mode,
-                "cardinality": v.cardinality,
-                "resources": v.resources,
-            }
-        )
-        for v in compute.volumes
-    ]
+    volumes = [_volume_tree(v, dialect) for v in compute.volumes]
     if dialect is Dialect.CALYCOPIS_2026:
         cores = compute.cores_offered or compute.cores
         memory = compute.memory_offered or compute.memory
@@ -481,7 +482,12 @@ def session_tree(session: Session, base_url: str, options: Iterable[Phase]) -> d
     storage = [_storage_tree(s, dialect) for s in session.storage]
     data = [_data_tree(d, dialect) for d in session.data]
     if dialect is Dialect.CALYCOPIS_2026:
-        out.update(_drop_none({"compute": compute[0] if compute else None, "storage": storage, "data": data}))
+        volumes = [_volume_tree(v, dialect) for v in session.volumes]
+        out.update(
+            _drop_none(
+                {"compute": compute[0] if compute else None, "storage": storage, "data": data, "volumes": volumes}
+            )
+        )
     else:
         out["resources"] = _drop_none({"compute": compute, "storage": storage, "data": data})
     if session.placement:

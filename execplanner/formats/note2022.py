@@ -21,6 +21,7 @@ from execplanner.model.documents import (
     OfferSetRequest,
     ScheduleRequest,
 )
+from execplanner.model.requirements import Requirements
 from execplanner.planner.schedule import format_duration, parse_duration
 
 ROOT_ANSWER = "execution-planner-response"
@@ -35,6 +36,7 @@ class NoteQuestion:
     tasktype: str
     taskinfo: dict[str, Any] = field(default_factory=dict)
     resources: dict[str, str] = field(default_factory=dict)
+    described: Requirements | None = None
 
 
 def _int(resources: dict[str, str], key: str) -> int | None:
@@ -87,7 +89,13 @@ def to_request(question: NoteQuestion) -> OfferSetRequest | None:
         memory=MinMax(min=_int(r, "minmemory"), max=_int(r, "maxmemory")),
     )
     schedule = ScheduleRequest(duration_min=_duration(r, "minduration"), duration_max=_duration(r, "maxduration"))
-    return OfferSetRequest(dialect=Dialect.NOTE_2022, executable=executable, compute=[compute], schedule=schedule)
+    return OfferSetRequest(
+        dialect=Dialect.NOTE_2022,
+        executable=executable,
+        compute=[compute],
+        schedule=schedule,
+        described=question.described,
+    )
 
 
 def answer_tree(
@@ -117,7 +125,11 @@ def echo_resources(
     question: NoteQuestion, cores: int | None, memory_gib: int | None, duration: timedelta | None
 ) -> dict[str, Any]:
     """The client's limits echoed, extended with what we would actually give."""
-    echoed: dict[str, Any] = {key: value for key, value in question.resources.items() if value not in (None, "")}
+    echoed: dict[str, Any] = {
+        key: int(value) if str(value).isdigit() else value
+        for key, value in question.resources.items()
+        if value not in (None, "")
+    }
     if cores is not None:
         echoed["cores"] = cores
     if memory_gib is not None:

@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import xmlschema
+from lxml import etree
 
-from execplanner.errors import InvalidRequest
+from execplanner.errors import ExecPlannerError, InvalidRequest
+
+_XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 XSD_NAME = "execplanner.xsd"
 
@@ -25,11 +28,23 @@ def schema_dir() -> Path:
 
 
 @cache
-def _xsd() -> xmlschema.XMLSchema | None:
+def xsd() -> xmlschema.XMLSchema:
+    """Our XSD; a missing one is an installation error, reported when the service starts."""
     path = schema_dir() / XSD_NAME
     if not path.exists():
-        return None
+        raise ExecPlannerError(f"XML schema {path} not found; set EXECPLANNER_SCHEMA_DIR to the schemas/ directory")
     return xmlschema.XMLSchema(str(path))
+
+
+def _without_namespaces(element: Any) -> Any:
+    """Clients may namespace their documents; our XSD, like our writer, uses none."""
+    for node in element.iter():
+        if isinstance(node.tag, str) and node.tag.startswith("{"):
+            node.tag = node.tag.split("}", 1)[1]
+        for key in [k for k in node.attrib if k.startswith("{") and not k.startswith(f"{{{_XSI}}}")]:
+            node.attrib[key.split("}", 1)[1]] = node.attrib.pop(key)
+    etree.cleanup_namespaces(element)
+    return element
 
 
 @cache
@@ -39,15 +54,14 @@ def json_schema(name: str) -> dict[str, Any]:
 
 def validate_xml(data: bytes, root: str) -> None:
     """Refuse an XML document that does not match our XSD, naming the first problem."""
-    schema = _xsd()
-    if schema is None:
-        return
     from execplanner.formats.xmltree import parse_element
 
-    element = parse_element(data)
-    errors = list(schema.iter_errors(element))
+    element = _without_namespaces(parse_element(data))
+    errors = list(xsd().iter_errors(element))
     if errors:
         first = errors[0]
         where = getattr(first, "path", None) or "document"
         reason = getattr(first, "reason", None) or str(first).splitlines()[0]
+        if len(reason) > 200:
+            reason = reason[:200].rsplit(" ", 1)[0] + " …"
         raise InvalidRequest(f"XML document does not match the {root} schema at {where}: {reason}")

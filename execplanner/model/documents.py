@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from execplanner.model.message import Message
 from execplanner.model.phase import Phase
+from execplanner.model.requirements import Requirements
 
 
 class Dialect(StrEnum):
@@ -164,6 +165,9 @@ class OfferSetRequest(_Model):
     schedule: ScheduleRequest = Field(default_factory=ScheduleRequest)
     vo: str | None = None
     messages: list[Message] = Field(default_factory=list)
+    described: Requirements | None = Field(
+        None, description="What an uploaded description (notebook, compose file...) was understood to need."
+    )
 
 
 class Placement(_Model):

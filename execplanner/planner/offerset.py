@@ -35,11 +35,11 @@ def _session(
         update={"uuid": uuid4(), "cores_offered": offer.cores, "memory_offered": offer.memory_gib}
     )
     executable = request.executable.model_copy(update={"uuid": uuid4(), "created": now})
-    base = request.name or "offer"
+    name = f"{request.name}-offer-{index}" if request.name else f"offer-{index}"
     return Session(
         uuid=uuid4(),
         offerset=offerset,
-        name=f"{base}-offer-{index}",
+        name=name,
         created=now,
         phase=Phase.OFFERED,
         expires=expires,

@@ -16,7 +16,7 @@ def test_get_accepts_yes_with_both_spellings(http, service):
     document = answer.json()
     assert document["reponseword"] == "YES" and document["responseword"] == "YES"
     assert document["serviceinfo"]["endpoint"] == service.url("/offersets")
-    assert document["resources"]["mincores"] == "2"
+    assert document["resources"]["mincores"] == 2
     assert document["resources"]["cores"] >= 2
     assert document["interfaces"]
 

@@ -208,3 +208,42 @@ def test_unsupported_accept_is_406(http, service):
 def test_sigterm_shuts_down_cleanly(service_factory):
     server = service_factory()
     assert server.stop() == 0
+
+
+def test_namespaced_xml_is_read(http, service):
+    body = (EXAMPLES / "requests" / "jupyter-notebook.xml").read_bytes()
+    body = body.replace(b"<offers-request>", b'<offers-request xmlns="urn:example:any-namespace">')
+    created = post_offerset(http, service, body, "application/xml")
+    assert created.status_code == 303, created.text
+    assert created.json()["result"] == "YES"
+
+
+def test_xml_with_unknown_element_is_400_naming_it(http, service):
+    body = (EXAMPLES / "requests" / "jupyter-notebook.xml").read_bytes()
+    body = body.replace(b"<name>galaxy-colours</name>", b"<name>galaxy-colours</name><colour>red</colour>")
+    answer = post_offerset(http, service, body, "application/xml")
+    assert answer.status_code == 400
+    assert "colour" in answer.json()["messages"][0]["message"]
+
+
+def test_2026_volumes_and_data_are_echoed(http, service):
+    body = yaml.safe_load(NOTEBOOK_2026)
+    body["data"] = [
+        {
+            "kind": "https://www.purl.org/ivoa.net/EB/schema/v1.0/types/data/simple-data-resource-1.0",
+            "meta": {"name": "survey"},
+            "location": "https://example.org/survey.fits",
+        }
+    ]
+    body["volumes"] = [
+        {
+            "kind": "https://www.purl.org/ivoa.net/EB/schema/v1.0/types/volume/simple-volume-mount-1.0",
+            "meta": {"name": "input"},
+            "path": "/data",
+            "mode": "READONLY",
+            "resources": ["survey"],
+        }
+    ]
+    offer = offerset(http, service, yaml.safe_dump(body).encode(), "application/yaml")["offers"][0]
+    assert offer["data"][0]["location"] == "https://example.org/survey.fits"
+    assert offer["volumes"][0]["path"] == "/data" and offer["volumes"][0]["resources"] == ["survey"]

@@ -12,15 +12,40 @@ from execplanner.errors import IllegalTransition
 from execplanner.lifecycle.scheduler import expire_due
 from execplanner.lifecycle.sessions import update_session
 from execplanner.lifecycle.transitions import TRANSITIONS, apply, client_options, is_legal
-from execplanner.model.documents import Executable, ExecutableKind, OfferSetRequest, UpdateRequest
+from execplanner.model.documents import (
+    Executable,
+    ExecutableKind,
+    MinMax,
+    OfferSetRequest,
+    Placement,
+    ScheduleBlock,
+    ScheduleOffer,
+    UpdateRequest,
+)
 from execplanner.model.phase import FINAL_PHASES, Phase
 from execplanner.planner.offerset import create_offerset
-from execplanner.planner.placeholder import placeholder_planner
+from execplanner.planner.plan import Offer, Plan
 from execplanner.store import records
 from execplanner.store.database import Store
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 REQUEST = OfferSetRequest(executable=Executable(kind=ExecutableKind.JUPYTER_NOTEBOOK, location="https://x/a.ipynb"))
+
+
+def two_offers(request, usage, now) -> Plan:
+    """A fixed planner: two offers on one site, an hour apart (these tests are about phases, not placement)."""
+    offers = []
+    for hours in (0, 1):
+        block = ScheduleBlock(start=now + timedelta(hours=hours), duration=timedelta(hours=1))
+        offers.append(
+            Offer(
+                placement=Placement(site="S", vo="v", flavor_id="f", flavor_name="m1", cores=1, memory_mib=2048),
+                schedule=ScheduleOffer(preparing=block, available=block, releasing=block),
+                cores=MinMax(min=1, max=1),
+                memory_gib=MinMax(min=2, max=2),
+            )
+        )
+    return Plan(offers=offers)
 
 
 @pytest.fixture
@@ -50,7 +75,7 @@ def test_client_options_are_legal_transitions():
 
 
 def test_apply_writes_history_and_refuses_illegal_moves(store):
-    offerset = create_offerset(store, REQUEST, placeholder_planner, NOW, timedelta(minutes=5))
+    offerset = create_offerset(store, REQUEST, two_offers, NOW, timedelta(minutes=5))
     uuid = offerset.offers[0].uuid
     with store.transaction() as conn:
         apply(conn, uuid, Phase.ACCEPTED, "test accept", NOW)
@@ -64,7 +89,7 @@ def test_apply_writes_history_and_refuses_illegal_moves(store):
 
 
 def test_expired_offer_cannot_be_accepted(store):
-    offerset = create_offerset(store, REQUEST, placeholder_planner, NOW, timedelta(minutes=5))
+    offerset = create_offerset(store, REQUEST, two_offers, NOW, timedelta(minutes=5))
     later = NOW + timedelta(minutes=6)
     update = UpdateRequest(path="phase", value="ACCEPTED")
     with pytest.raises(IllegalTransition, match="expired"), store.transaction() as conn:
@@ -72,7 +97,7 @@ def test_expired_offer_cannot_be_accepted(store):
 
 
 def test_scheduler_expires_due_offers_once_across_replicas(store):
-    offersets = [create_offerset(store, REQUEST, placeholder_planner, NOW, timedelta(seconds=30)) for _ in range(5)]
+    offersets = [create_offerset(store, REQUEST, two_offers, NOW, timedelta(seconds=30)) for _ in range(5)]
     due = NOW + timedelta(seconds=31)
     counts: list[int] = []
     barrier = threading.Barrier(3)
@@ -96,7 +121,7 @@ def test_scheduler_expires_due_offers_once_across_replicas(store):
 
 
 def test_accept_and_expiry_race_has_one_winner(store):
-    offerset = create_offerset(store, REQUEST, placeholder_planner, NOW, timedelta(seconds=30))
+    offerset = create_offerset(store, REQUEST, two_offers, NOW, timedelta(seconds=30))
     uuid = offerset.offers[0].uuid
     at = NOW + timedelta(seconds=29)
     results: list[str] = []

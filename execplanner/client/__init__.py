@@ -1,0 +1,1 @@
+"""A small command-line client for an execplanner (or any ExecutionBroker) service."""

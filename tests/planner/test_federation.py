@@ -1,0 +1,287 @@
+"""The catalogue-backed planner, as pure functions over a small hand-made federation."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from execplanner.catalogue.model import (
+    Catalogue,
+    Flavor,
+    Gpu,
+    Image,
+    Network,
+    NetworkRole,
+    PublicAccess,
+    Quota,
+    QuotaItem,
+    Site,
+    SiteVO,
+)
+from execplanner.model.documents import (
+    ComputeResource,
+    Executable,
+    ExecutableKind,
+    Interval,
+    MinMax,
+    OfferSetRequest,
+    Port,
+    ScheduleRequest,
+)
+from execplanner.model.documents import (
+    Image as ImageSpec,
+)
+from execplanner.planner.federation import FederationPlanner
+from execplanner.store.records import Usage
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+UBUNTU_DOCKER = Image(
+    id="i1",
+    name="Ubuntu 22.04 Docker",
+    os_family="linux",
+    os_distro="ubuntu",
+    os_version="22.04",
+    appliances=["docker"],
+)
+UBUNTU = Image(id="i2", name="Ubuntu 20.04", os_family="linux", os_distro="ubuntu", os_version="20.04")
+CENTOS = Image(id="i3", name="CentOS 7", os_family="linux", os_distro="centos", os_version="7")
+WINDOWS = Image(id="i4", name="Windows Server", os_family="windows")
+
+
+def flavor(name: str, vcpus: int, ram_gib: int, disk: int = 40, gpu: Gpu | None = None) -> Flavor:
+    return Flavor(id=f"id-{name}", name=name, vcpus=vcpus, ram=ram_gib * 1024, disk=disk, gpu=gpu)
+
+
+def quota(instances: int = 10, cores: int = 40, ram_gib: int = 80, fips: int = 5) -> Quota:
+    return Quota(
+        instances=QuotaItem(limit=instances),
+        cores=QuotaItem(limit=cores),
+        ram=QuotaItem(limit=ram_gib * 1024),
+        floating_ips=QuotaItem(limit=fips),
+    )
+
+
+PUBLIC_FIP = Network(id="n1", name="public", role=NetworkRole.PUBLIC, access=PublicAccess.FLOATING_IP, external=True)
+PRIVATE = Network(id="n2", name="vo-net", role=NetworkRole.VO_PRIVATE)
+PROVIDER = Network(id="n3", name="provider-2001", role=NetworkRole.PUBLIC, access=PublicAccess.DIRECT)
+
+
+def catalogue() -> Catalogue:
+    return Catalogue(
+        source="test",
+        sites=[
+            Site(
+                name="ALPHA",
+                endpoint="https://alpha/v3",
+                vos=[
+                    SiteVO(
+                        vo="vo.escape.eu",
+                        project_id="pa",
+                        flavors=[
+                            flavor("m1.small", 1, 2),
+                            flavor("m1.medium", 2, 4),
+                            flavor("m1.large", 4, 8),
+                            flavor("m1.xlarge", 8, 32),
+                        ],
+                        images=[UBUNTU, UBUNTU_DOCKER, WINDOWS],
+                        networks=[PUBLIC_FIP, PRIVATE],
+                        quota=quota(),
+                    )
+                ],
+            ),
+            Site(
+                name="BRAVO",
+                endpoint="https://bravo/v3",
+                vos=[
+                    SiteVO(
+                        vo="vo.escape.eu",
+                        project_id="pb",
+                        flavors=[
+                            flavor("cor2mem4", 2, 4),
+                            flavor("cor16mem64", 16, 64),
+                            flavor("g1.gpu-v100", 8, 32, gpu=Gpu(count=1, vendor="NVIDIA", model="Tesla V100")),
+                        ],
+                        images=[UBUNTU_DOCKER],
+                        networks=[PROVIDER],
+                        quota=quota(instances=2),
+                    )
+                ],
+            ),
+            Site(
+                name="CHARLIE",
+                endpoint="https://charlie/v3",
+                vos=[
+                    SiteVO(
+                        vo="vo.escape.eu",
+                        project_id="pc",
+                        flavors=[flavor("small", 2, 4)],
+                        images=[CENTOS],
+                        networks=[PRIVATE],
+                        quota=quota(),
+                    )
+                ],
+            ),
+            Site(
+                name="DELTA",
+                endpoint="https://delta/v3",
+                vos=[
+                    SiteVO(
+                        vo="vo.access.egi.eu",
+                        project_id="pd",
+                        flavors=[flavor("big", 64, 256)],
+                        images=[UBUNTU],
+                        networks=[PUBLIC_FIP],
+                        quota=quota(),
+                    )
+                ],
+            ),
+        ],
+    )
+
+
+PLANNER = FederationPlanner(catalogue=catalogue, default_vo="vo.escape.eu", max_offers=4)
+
+
+def container(
+    cores: int = 2, memory: int = 4, port: int | None = 3000, cores_max: int | None = None
+) -> OfferSetRequest:
+    ports = [Port(internal=port, protocol="HTTP")] if port else []
+    return OfferSetRequest(
+        executable=Executable(
+            kind=ExecutableKind.DOCKER_CONTAINER,
+            image=ImageSpec(locations=["ghcr.io/ivoa/oligia-webtop:ubuntu-2022.01.13"]),
+            ports=ports,
+        ),
+        compute=[ComputeResource(cores=MinMax(min=cores, max=cores_max), memory=MinMax(min=memory))],
+    )
+
+
+def test_offers_are_diverse_across_sites_and_times():
+    plan = PLANNER(container(), {}, NOW)
+    assert len(plan.offers) == 4
+    assert {o.placement.site for o in plan.offers} == {"ALPHA", "BRAVO"}
+    assert len({o.schedule.preparing.start for o in plan.offers}) >= 2
+    first = plan.offers[0]
+    assert first.schedule.preparing.start == NOW
+    assert first.placement.flavor_name in ("m1.medium", "cor2mem4")
+
+
+def test_smallest_fitting_flavor_and_docker_image_and_public_network():
+    plan = PLANNER(container(cores=3, memory=6), {}, NOW)
+    alpha = next(o for o in plan.offers if o.placement.site == "ALPHA")
+    assert alpha.placement.flavor_name == "m1.large"
+    assert alpha.placement.image_name == "Ubuntu 22.04 Docker"
+    assert alpha.placement.network_name == "public" and alpha.placement.public_access == "floating-ip"
+    assert alpha.placement.floating_ips == 1
+    assert alpha.cores == MinMax(min=4, max=4) and alpha.memory_gib == MinMax(min=8, max=8)
+    bravo = next(o for o in plan.offers if o.placement.site == "BRAVO")
+    assert bravo.placement.public_access == "direct" and bravo.placement.floating_ips == 0
+
+
+def test_max_excludes_bigger_flavors():
+    plan = PLANNER(container(cores=3, memory=6, cores_max=4), {}, NOW)
+    assert {o.placement.site for o in plan.offers} == {"ALPHA"}
+
+
+def test_gpu_flavors_only_when_asked():
+    plan = PLANNER(container(cores=8, memory=32), {}, NOW)
+    assert all(o.placement.gpus == 0 for o in plan.offers)
+    assert {o.placement.flavor_name for o in plan.offers} <= {"m1.xlarge", "cor16mem64"}
+
+
+def test_no_public_network_needed_without_ports():
+    plan = PLANNER(container(port=None), {}, NOW)
+    sites = [o.placement.site for o in plan.offers]
+    assert set(sites) == {"ALPHA", "BRAVO", "CHARLIE"}
+    assert sites.index("CHARLIE") > sites.index("ALPHA")  # Docker installed at boot ranks after a Docker image
+    charlie = next(o for o in plan.offers if o.placement.site == "CHARLIE")
+    assert charlie.placement.network_name == "vo-net" and charlie.placement.public_access is None
+
+
+def test_start_windows_are_honoured():
+    request = container()
+    window = Interval(start=NOW + timedelta(days=1), duration=timedelta(hours=2))
+    request.schedule = ScheduleRequest(duration_min=timedelta(hours=3), start=[window])
+    plan = PLANNER(request, {}, NOW)
+    starts = sorted({o.schedule.preparing.start for o in plan.offers})
+    assert starts[0] == window.start
+    assert all(window.start <= s <= window.start + window.duration for s in starts)
+    assert all(o.schedule.available.duration == timedelta(hours=3) for o in plan.offers)
+
+
+def test_past_windows_are_a_no():
+    request = container()
+    request.schedule = ScheduleRequest(start=[Interval(start=NOW - timedelta(days=2), duration=timedelta(hours=1))])
+    plan = PLANNER(request, {}, NOW)
+    assert not plan.offers
+    assert "passed" in plan.messages[0].message
+
+
+def test_no_for_too_much_memory_names_the_largest():
+    plan = PLANNER(container(cores=2, memory=128), {}, NOW)
+    assert not plan.offers
+    texts = [m.message for m in plan.messages]
+    assert "no site supporting vo.escape.eu offers a flavor with 128 GiB RAM; largest is 64 GiB at BRAVO" in texts
+
+
+def test_no_for_unknown_vo():
+    request = container()
+    request.vo = "vo.nowhere.eu"
+    plan = PLANNER(request, {}, NOW)
+    assert not plan.offers and "vo.nowhere.eu" in plan.messages[0].message
+
+
+def test_no_for_gpu_model_lists_what_exists(monkeypatch):
+    import execplanner.planner.federation as federation
+
+    original = federation.needs_of
+    monkeypatch.setattr(
+        federation, "needs_of", lambda req, reqs: replace(original(req, reqs), gpus=1, gpu_model="A100")
+    )
+    plan = PLANNER(container(cores=8, memory=32), {}, NOW)
+    assert not plan.offers
+    assert "A100" in plan.messages[0].message and "Tesla V100" in plan.messages[0].message
+
+
+def test_gpu_need_gets_the_gpu_flavor(monkeypatch):
+    import execplanner.planner.federation as federation
+
+    original = federation.needs_of
+    monkeypatch.setattr(
+        federation, "needs_of", lambda req, reqs: replace(original(req, reqs), gpus=1, gpu_vendor="nvidia")
+    )
+    plan = PLANNER(container(cores=4, memory=16), {}, NOW)
+    assert {o.placement.flavor_name for o in plan.offers} == {"g1.gpu-v100"}
+    assert all(o.placement.gpus == 1 for o in plan.offers)
+
+
+def test_quota_held_by_others_is_respected():
+    held = {("BRAVO", "vo.escape.eu"): Usage(instances=2, cores=4, memory_mib=8192)}
+    plan = PLANNER(container(), held, NOW)
+    assert all(o.placement.site == "ALPHA" for o in plan.offers)
+
+
+def test_one_offerset_never_exceeds_a_site_quota():
+    plan = PLANNER(container(), {("ALPHA", "vo.escape.eu"): Usage(instances=10)}, NOW)
+    assert [o.placement.site for o in plan.offers].count("BRAVO") == 2  # BRAVO allows two instances
+    assert all(o.placement.site == "BRAVO" for o in plan.offers)
+
+
+def test_full_everywhere_is_a_no_naming_the_sites():
+    held = {("ALPHA", "vo.escape.eu"): Usage(instances=10), ("BRAVO", "vo.escape.eu"): Usage(instances=2)}
+    plan = PLANNER(container(), held, NOW)
+    assert not plan.offers
+    assert any("full" in m.message and "ALPHA" in m.message and "BRAVO" in m.message for m in plan.messages)
+
+
+def test_ranking_is_deterministic():
+    assert PLANNER(container(), {}, NOW) == PLANNER(container(), {}, NOW)
+
+
+@pytest.mark.parametrize("kind", [ExecutableKind.JUPYTER_NOTEBOOK, ExecutableKind.BINDER_REPOSITORY])
+def test_notebooks_need_a_public_jupyter_port(kind):
+    request = OfferSetRequest(executable=Executable(kind=kind, location="https://x/nb.ipynb"))
+    plan = PLANNER(request, {}, NOW)
+    assert plan.offers and all(o.placement.public_access for o in plan.offers)
