@@ -101,7 +101,7 @@ async def get_offerset(request: Request) -> Response:
     uuid = _uuid(request)
 
     def load() -> OfferSet | None:
-        with request.app.state.store.transaction() as conn:
+        with request.app.state.store.reading() as conn:
             return records.get_offerset(conn, uuid)
 
     offerset = await run_in_threadpool(load)
@@ -115,7 +115,7 @@ async def get_session(request: Request) -> Response:
     uuid = _uuid(request)
 
     def load() -> Session | None:
-        with request.app.state.store.transaction() as conn:
+        with request.app.state.store.reading() as conn:
             return records.get_session(conn, uuid)
 
     session = await run_in_threadpool(load)

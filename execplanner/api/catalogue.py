@@ -3,6 +3,7 @@ requests in flight finish on the catalogue they began with, and served at `GET /
 
 from __future__ import annotations
 
+import gc
 import hmac
 import ipaddress
 import logging
@@ -21,6 +22,13 @@ from execplanner.errors import CatalogueError, Forbidden
 log = logging.getLogger("execplanner.catalogue")
 
 
+def _settle() -> None:
+    """Move the catalogue's (many, long-lived) objects out of the collector's sight: a large catalogue would
+    otherwise make every full collection — a pause for every request in flight — walk all of it."""
+    gc.collect()
+    gc.freeze()
+
+
 class LiveCatalogue:
     """The catalogue the planner reads now; `reload()` replaces it only once the new one has validated."""
 
@@ -28,6 +36,7 @@ class LiveCatalogue:
         self.path = path or default_catalogue_path()
         self._lock = threading.Lock()
         self._current = Catalogue.load(self.path)
+        _settle()
         log.info("catalogue_loaded path=%s sites=%d", self.path, len(self._current.sites))
 
     def __call__(self) -> Catalogue:
@@ -37,6 +46,7 @@ class LiveCatalogue:
         with self._lock:
             fresh = Catalogue.load(self.path)
             self._current = fresh
+        _settle()
         log.info("catalogue_reloaded path=%s sites=%d", self.path, len(fresh.sites))
         return fresh
 

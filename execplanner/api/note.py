@@ -80,7 +80,7 @@ def _plan(request: Request, question: note2022.NoteQuestion) -> tuple[Any, Plan 
     offer_request = note2022.to_request(question)
     if offer_request is None:
         return None, None
-    with request.app.state.store.transaction() as conn:
+    with request.app.state.store.reading() as conn:
         usage = records.usage_by_site(conn)
     return offer_request, request.app.state.planner(offer_request, usage, datetime.now(UTC))
 

@@ -22,7 +22,7 @@ log = logging.getLogger("execplanner.scheduler")
 def expire_due(store: Store, now: datetime | None = None) -> int:
     """Expire every offer whose `expires` has passed; returns how many this call expired."""
     now = now or datetime.now(UTC)
-    with store.transaction() as conn:
+    with store.reading() as conn:
         due = records.due_offers(conn, now)
     expired = 0
     for uuid, _phase in due:

@@ -10,11 +10,13 @@ never promises more than a site's quota either.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from execplanner.catalogue.model import Catalogue, PublicAccess
+from execplanner.catalogue.model import Catalogue
 from execplanner.model.documents import (
     ExecutableKind,
     MinMax,
@@ -24,7 +26,7 @@ from execplanner.model.documents import (
     ScheduleOffer,
 )
 from execplanner.model.message import Message
-from execplanner.planner.match import Failed, Fit, Misfit, fit_site, headroom
+from execplanner.planner.match import Failed, Fit, Misfit, floating_ips_of, headroom, static_fit
 from execplanner.planner.needs import Needs, needs_of, requirements_for
 from execplanner.planner.plan import Offer, Plan
 from execplanner.planner.schedule import interval_end
@@ -42,6 +44,56 @@ RELEASING = timedelta(minutes=2)
 START_STEP = timedelta(hours=1)
 
 
+@dataclass
+class Matches:
+    """The sites that can run one shape of need, best first, and why the others cannot."""
+
+    fits: list[Fit]
+    misfits: list[Misfit]
+
+
+class MatchCache:
+    """Static matches per (VO, shape) for the current catalogue object: the catalogue is immutable between
+    reloads, so only quota headroom has to be checked per request. A reload (a new object) empties it."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._catalogue: Catalogue | None = None
+        self._entries: OrderedDict[tuple[object, ...], Matches | None] = OrderedDict()
+
+    def get(self, catalogue: Catalogue, vo: str, needs: Needs) -> Matches | None:
+        key = (vo, needs.shape)
+        with self._lock:
+            if catalogue is self._catalogue and key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        value = _match(catalogue, vo, needs)
+        with self._lock:
+            if catalogue is not self._catalogue:
+                self._catalogue, self._entries = catalogue, OrderedDict()
+            self._entries[key] = value
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return value
+
+
+def _match(catalogue: Catalogue, vo: str, needs: Needs) -> Matches | None:
+    candidates = catalogue.sites_for_vo(vo)
+    if not candidates:
+        return None
+    fits: list[Fit] = []
+    misfits: list[Misfit] = []
+    for site, site_vo in candidates:
+        result = static_fit(site, site_vo, needs)
+        if isinstance(result, Fit):
+            fits.append(result)
+        else:
+            misfits.append(result)
+    fits.sort(key=lambda f: (f.image_rank, f.waste, f.site.name))
+    return Matches(fits, misfits)
+
+
 @dataclass(frozen=True)
 class FederationPlanner:
     """Plans against whatever catalogue `catalogue()` returns now (so a reload takes effect at once)."""
@@ -49,25 +101,31 @@ class FederationPlanner:
     catalogue: Callable[[], Catalogue]
     default_vo: str
     max_offers: int = 4
+    _matches: MatchCache = field(default_factory=MatchCache, compare=False, repr=False)
 
     def __call__(self, request: OfferSetRequest, usage: dict[tuple[str, str], Usage], now: datetime) -> Plan:
         requirements = requirements_for(request)
         needs = needs_of(request, requirements)
         vo = request.vo or self.default_vo
-        candidates = self.catalogue().sites_for_vo(vo)
-        if not candidates:
+        catalogue = self.catalogue()
+        matches = self._matches.get(catalogue, vo, needs)
+        if matches is None:
             return Plan(messages=[Message.error("no reachable site in the catalogue supports the VO {vo}", vo=vo)])
         starts = start_times(needs, now, self.max_offers)
         if not starts:
             return Plan(messages=[Message.error("every requested start window has already passed")])
         fits: list[Fit] = []
-        misfits: list[Misfit] = []
-        for site, site_vo in candidates:
-            result = fit_site(site, site_vo, needs, usage.get((site.name, vo), Usage()))
-            (fits if isinstance(result, Fit) else misfits).append(result)  # type: ignore[arg-type]
+        full: list[Misfit] = []
+        for fit in matches.fits:  # best first: stop once there are enough candidates
+            short = headroom(fit.site_vo, usage.get((fit.site.name, vo), Usage()), fit.flavor, floating_ips_of(fit))
+            if short:
+                full.append(Misfit(fit.site.name, Failed.QUOTA, short))
+            else:
+                fits.append(fit)
+                if len(fits) == 2 * self.max_offers:
+                    break
         if not fits:
-            return Plan(messages=explain(misfits, needs, vo))
-        fits.sort(key=lambda f: (f.image_rank, f.waste, f.site.name))
+            return Plan(messages=explain([*matches.misfits, *full], needs, vo))
         offers = _choose(fits, starts, needs, usage, vo, self.max_offers)
         return Plan(offers=offers, messages=[*requirements.messages])
 
@@ -96,7 +154,7 @@ def _choose(
         if len(offers) == limit:
             break
         fit = fits[j]
-        floating = 1 if fit.public_access is PublicAccess.FLOATING_IP else 0
+        floating = floating_ips_of(fit)
         key = (fit.site.name, vo)
         current = held.get(key, Usage())
         if headroom(fit.site_vo, current, fit.flavor, floating):

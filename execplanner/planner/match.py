@@ -160,7 +160,8 @@ def headroom(site_vo: SiteVO, held: Usage, flavor: Flavor, floating_ips: int) ->
     return None
 
 
-def fit_site(site: Site, site_vo: SiteVO, needs: Needs, held: Usage) -> Fit | Misfit:
+def static_fit(site: Site, site_vo: SiteVO, needs: Needs) -> Fit | Misfit:
+    """What fits on this site whatever is held there: depends only on the catalogue and the need's shape."""
     flavor = pick_flavor(site, site_vo, needs)
     if isinstance(flavor, Misfit):
         return flavor
@@ -171,12 +172,21 @@ def fit_site(site: Site, site_vo: SiteVO, needs: Needs, held: Usage) -> Fit | Mi
     if isinstance(network, Misfit):
         return network
     chosen_network, access = network
-    floating = 1 if access is PublicAccess.FLOATING_IP else 0
-    short = headroom(site_vo, held, flavor, floating)
-    if short:
-        return Misfit(site.name, Failed.QUOTA, short)
     waste = (flavor.vcpus - needs.cores_min) / max(needs.cores_min, 1) + (flavor.ram - needs.memory_min_mib) / max(
         needs.memory_min_mib, 1
     )
     rank = _image_score(image, needs)
     return Fit(site, site_vo, flavor, image, chosen_network, access, waste, rank[0] if rank else 0)
+
+
+def floating_ips_of(fit: Fit) -> int:
+    return 1 if fit.public_access is PublicAccess.FLOATING_IP else 0
+
+
+def fit_site(site: Site, site_vo: SiteVO, needs: Needs, held: Usage) -> Fit | Misfit:
+    """A static fit that also has quota headroom for one more VM after what is in use and held."""
+    fit = static_fit(site, site_vo, needs)
+    if isinstance(fit, Misfit):
+        return fit
+    short = headroom(site_vo, held, fit.flavor, floating_ips_of(fit))
+    return Misfit(site.name, Failed.QUOTA, short) if short else fit

@@ -41,6 +41,24 @@ class Needs:
     duration_max: timedelta | None
     windows: tuple[Interval, ...]
 
+    @property
+    def shape(self) -> tuple[object, ...]:
+        """Everything that decides which flavor, image and network fit (not when, not for how long)."""
+        return (
+            self.kind,
+            self.cores_min,
+            self.cores_max,
+            self.memory_min_mib,
+            self.memory_max_mib,
+            self.disk_min_gib,
+            self.gpus,
+            self.gpu_vendor,
+            self.gpu_model,
+            self.needs_docker,
+            self.needs_singularity,
+            self.public_ports,
+        )
+
 
 def describe_inline(request: OfferSetRequest) -> OfferSetRequest:
     """Read what the request carries inline (a compose file's text) through the same parsers `describe` uses."""

@@ -109,7 +109,7 @@ def create_direct(
         session = _session(request, plan.offers[0], uuid4(), 0, now, now).model_copy(
             update={"offerset": None, "phase": Phase.INITIAL, "expires": None, "messages": plan.messages}
         )
-        records.insert_session(conn, session)
+        records.insert_sessions(conn, [session])
         apply(conn, session.uuid, Phase.ACCEPTED, "direct execution request", now, expect=Phase.INITIAL)
         stored = records.get_session(conn, session.uuid)
     assert stored is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from execplanner.errors import ExecPlannerError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+READ_ONLY = "execplanner_read_only"
 
 
 class StoreError(ExecPlannerError):
@@ -39,7 +42,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 class Store:
@@ -47,6 +51,9 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite has one writer at a time: threads of this process queue here, fairly, rather than
+        # spinning in SQLite's busy handler (other processes on the same file still use busy_timeout).
+        self._writer = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:
@@ -82,8 +89,17 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        with self.engine.begin() as connection:
+        """A read-write transaction; on SQLite it holds the database's write lock from its start."""
+        with self._writer, self.engine.begin() as connection:
             yield connection
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read-only transaction: a consistent snapshot that does not wait for writers."""
+        with self.engine.connect() as connection:
+            connection = connection.execution_options(**{READ_ONLY: True})
+            with connection.begin():
+                yield connection
 
     def close(self) -> None:
         self.engine.dispose()

@@ -8,11 +8,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from execplanner.model.documents import OfferSet, Result, Session, Transition
 from execplanner.model.message import Message
-from execplanner.model.phase import HOLDING_PHASES, Phase
+from execplanner.model.phase import Phase
 from execplanner.store import tables
 
 
@@ -25,56 +27,126 @@ class Usage:
     memory_mib: int = 0
     floating_ips: int = 0
 
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.instances + other.instances,
+            self.cores + other.cores,
+            self.memory_mib + other.memory_mib,
+            self.floating_ips + other.floating_ips,
+        )
+
+    def __neg__(self) -> Usage:
+        return Usage(-self.instances, -self.cores, -self.memory_mib, -self.floating_ips)
+
 
 def insert_offerset(conn: Connection, offerset: OfferSet, request: dict[str, Any], owner: str | None) -> None:
     """`request` is what the client asked, as read (or as sent, when it could not be read)."""
     conn.execute(
-        insert(tables.offersets).values(
-            uuid=str(offerset.uuid),
-            created=offerset.created,
-            dialect=offerset.dialect.value,
-            name=offerset.name,
-            result=offerset.result.value,
-            expires=offerset.expires,
-            owner=owner,
-            messages=[m.model_dump(mode="json") for m in offerset.messages],
-            request=request,
-        )
+        _INSERT_OFFERSET,
+        {
+            "uuid": str(offerset.uuid),
+            "created": offerset.created,
+            "dialect": offerset.dialect.value,
+            "name": offerset.name,
+            "result": offerset.result.value,
+            "expires": offerset.expires,
+            "owner": owner,
+            "messages": [m.model_dump(mode="json") for m in offerset.messages],
+            "request": request,
+        },
     )
-    for session in offerset.offers:
-        insert_session(conn, session)
+    insert_sessions(conn, offerset.offers)
 
 
-def insert_session(conn: Connection, session: Session) -> None:
+def _session_row(session: Session) -> dict[str, Any]:
     placement = session.placement
-    holds = placement is not None
+    return {
+        "uuid": str(session.uuid),
+        "offerset_uuid": str(session.offerset) if session.offerset else None,
+        "created": session.created,
+        "updated": session.created,
+        "phase": session.phase.value,
+        "expires": session.expires,
+        "dialect": session.dialect.value,
+        "site": placement.site if placement else None,
+        "vo": placement.vo if placement else None,
+        "cores": placement.cores if placement else 0,
+        "memory_mib": placement.memory_mib if placement else 0,
+        "instances": 1 if placement else 0,
+        "floating_ips": placement.floating_ips if placement else 0,
+        "document": session.model_dump(mode="json"),
+    }
+
+
+def insert_sessions(conn: Connection, sessions: list[Session]) -> None:
+    """Store new sessions, their first history rows, and the capacity they hold — one statement each."""
+    if not sessions:
+        return
+    rows = [_session_row(s) for s in sessions]
+    conn.execute(_INSERT_SESSIONS, rows)
     conn.execute(
-        insert(tables.sessions).values(
-            uuid=str(session.uuid),
-            offerset_uuid=str(session.offerset) if session.offerset else None,
-            created=session.created,
-            updated=session.created,
-            phase=session.phase.value,
-            expires=session.expires,
-            dialect=session.dialect.value,
-            site=placement.site if placement else None,
-            vo=placement.vo if placement else None,
-            cores=placement.cores if holds else 0,
-            memory_mib=placement.memory_mib if holds else 0,
-            instances=1 if holds else 0,
-            floating_ips=placement.floating_ips if holds else 0,
-            document=session.model_dump(mode="json"),
-        )
+        _INSERT_TRANSITIONS,
+        [
+            {
+                "session_uuid": str(s.uuid),
+                "at": s.created,
+                "from_phase": None,
+                "to_phase": s.phase.value,
+                "reason": "offered" if s.phase is Phase.OFFERED else "created",
+            }
+            for s in sessions
+        ],
     )
-    conn.execute(
-        insert(tables.transitions).values(
-            session_uuid=str(session.uuid),
-            at=session.created,
-            from_phase=None,
-            to_phase=session.phase.value,
-            reason="offered" if session.phase is Phase.OFFERED else "created",
-        )
+    held: dict[tuple[str, str], Usage] = {}
+    for row, session in zip(rows, sessions, strict=True):
+        if row["site"] and row["vo"] and session.phase.holds_capacity:
+            key = (row["site"], row["vo"])
+            held[key] = held.get(key, Usage()) + _usage_of(row)
+    _add_holdings(conn, held)
+
+
+def _usage_of(row: Any) -> Usage:
+    get = row.get if isinstance(row, dict) else row._mapping.get
+    return Usage(get("instances"), get("cores"), get("memory_mib"), get("floating_ips"))
+
+
+_INSERT_OFFERSET = insert(tables.offersets)
+_INSERT_SESSIONS = insert(tables.sessions)
+_INSERT_TRANSITIONS = insert(tables.transitions)
+_AMOUNTS = ("instances", "cores", "memory_mib", "floating_ips")
+
+
+def _upsert_holding(dialect: str) -> Any:
+    """`holdings += delta` for one (site, VO), creating the row on first use; built once per dialect."""
+    h = tables.holdings
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = make(h).values({name: bindparam(name) for name in ("site", "vo", *_AMOUNTS)})
+    return statement.on_conflict_do_update(
+        index_elements=[h.c.site, h.c.vo],
+        set_={name: h.c[name] + statement.excluded[name] for name in _AMOUNTS},
     )
+
+
+_UPSERT_HOLDING = {"postgresql": _upsert_holding("postgresql"), "sqlite": _upsert_holding("sqlite")}
+
+
+def _add_holdings(conn: Connection, deltas: dict[tuple[str, str], Usage]) -> None:
+    """Add each delta to its (site, VO) row of the ledger, in one statement."""
+    if deltas:
+        conn.execute(
+            _UPSERT_HOLDING[conn.dialect.name],
+            [
+                {
+                    "site": site,
+                    "vo": vo,
+                    "instances": d.instances,
+                    "cores": d.cores,
+                    "memory_mib": d.memory_mib,
+                    "floating_ips": d.floating_ips,
+                }
+                for (site, vo), d in deltas.items()
+            ],
+        )
 
 
 def _session_from_row(row: object) -> Session:
@@ -130,6 +202,13 @@ def write_phase(conn: Connection, uuid: UUID, from_phase: Phase, to_phase: Phase
             session_uuid=str(uuid), at=at, from_phase=from_phase.value, to_phase=to_phase.value, reason=reason[:2000]
         )
     )
+    if from_phase.holds_capacity and not to_phase.holds_capacity:
+        c = tables.sessions.c
+        row = conn.execute(
+            select(c.site, c.vo, c.instances, c.cores, c.memory_mib, c.floating_ips).where(c.uuid == str(uuid))
+        ).first()
+        if row is not None and row.site and row.vo:
+            _add_holdings(conn, {(row.site, row.vo): -_usage_of(row)})
     return True
 
 
@@ -183,20 +262,8 @@ def lock_capacity(conn: Connection) -> None:
 
 def usage_by_site(conn: Connection) -> dict[tuple[str, str], Usage]:
     """What offers and live sessions hold, per (site, VO)."""
-    s = tables.sessions.c
-    rows = conn.execute(
-        select(
-            s.site,
-            s.vo,
-            func.coalesce(func.sum(s.instances), 0),
-            func.coalesce(func.sum(s.cores), 0),
-            func.coalesce(func.sum(s.memory_mib), 0),
-            func.coalesce(func.sum(s.floating_ips), 0),
-        )
-        .where(s.phase.in_([p.value for p in HOLDING_PHASES]), s.site.is_not(None))
-        .group_by(s.site, s.vo)
-    )
-    return {(row[0], row[1]): Usage(int(row[2]), int(row[3]), int(row[4]), int(row[5])) for row in rows}
+    rows = conn.execute(select(tables.holdings))
+    return {(row.site, row.vo): _usage_of(row) for row in rows}
 
 
 def count_sessions(conn: Connection) -> int:

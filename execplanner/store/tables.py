@@ -82,3 +82,16 @@ transitions = Table(
     Column("to_phase", String(16), nullable=False),
     Column("reason", String(2000), nullable=False),
 )
+
+# What offers and live sessions hold, per site and VO: kept in step with `sessions` by `records` in the same
+# transactions, so a capacity check reads one row instead of summing every live session.
+holdings = Table(
+    "holdings",
+    metadata,
+    Column("site", String(128), primary_key=True),
+    Column("vo", String(128), primary_key=True),
+    Column("instances", Integer, nullable=False, default=0),
+    Column("cores", Integer, nullable=False, default=0),
+    Column("memory_mib", Integer, nullable=False, default=0),
+    Column("floating_ips", Integer, nullable=False, default=0),
+)

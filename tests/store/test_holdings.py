@@ -1,0 +1,116 @@
+"""The holdings ledger always equals what the live sessions hold, on SQLite and PostgreSQL, including after
+a migration from a database that predates it."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy
+from alembic import command
+from alembic.config import Config
+
+from execplanner.errors import IllegalTransition
+from execplanner.lifecycle.transitions import TRANSITIONS, apply
+from execplanner.model.documents import (
+    Executable,
+    ExecutableKind,
+    MinMax,
+    OfferSetRequest,
+    Placement,
+    ScheduleBlock,
+    ScheduleOffer,
+)
+from execplanner.model.phase import HOLDING_PHASES
+from execplanner.planner.offerset import create_offerset
+from execplanner.planner.plan import Offer, Plan
+from execplanner.store import records
+from execplanner.store.database import MIGRATIONS, Store
+
+NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+REQUEST = OfferSetRequest(executable=Executable(kind=ExecutableKind.DOCKER_CONTAINER))
+
+
+def spread(request, usage, now) -> Plan:
+    """Three offers on three sites of different sizes."""
+    block = ScheduleBlock(start=now, duration=timedelta(hours=1))
+    return Plan(
+        offers=[
+            Offer(
+                placement=Placement(
+                    site=site,
+                    vo="vo.escape.eu",
+                    flavor_id="f",
+                    flavor_name="f",
+                    cores=cores,
+                    memory_mib=cores * 2048,
+                    floating_ips=fip,
+                ),
+                schedule=ScheduleOffer(preparing=block, available=block, releasing=block),
+                cores=MinMax(min=cores, max=cores),
+                memory_gib=MinMax(min=cores * 2, max=cores * 2),
+            )
+            for site, cores, fip in (("A", 1, 1), ("B", 2, 0), ("C", 4, 1))
+        ]
+    )
+
+
+def from_sessions(store: Store) -> dict[tuple[str, str], records.Usage]:
+    with store.reading() as conn:
+        rows = conn.execute(
+            sqlalchemy.text(
+                "SELECT site, vo, sum(instances), sum(cores), sum(memory_mib), sum(floating_ips) FROM sessions "
+                "WHERE phase IN (" + ",".join(f"'{p.value}'" for p in HOLDING_PHASES) + ") GROUP BY site, vo"
+            )
+        )
+        return {(r[0], r[1]): records.Usage(*map(int, r[2:])) for r in rows}
+
+
+def ledger(store: Store) -> dict[tuple[str, str], records.Usage]:
+    with store.reading() as conn:
+        return {k: v for k, v in records.usage_by_site(conn).items() if v != records.Usage()}
+
+
+def test_ledger_follows_every_transition(database_url):
+    store = Store.open(database_url)
+    chance = random.Random(7)
+    sessions = [
+        o.uuid for _ in range(6) for o in create_offerset(store, REQUEST, spread, NOW, timedelta(hours=1)).offers
+    ]
+    assert ledger(store) == from_sessions(store)
+    for _ in range(120):
+        uuid = chance.choice(sessions)
+        with store.reading() as conn:
+            phase = records.get_session(conn, uuid).phase
+        targets = sorted(TRANSITIONS[phase])
+        if not targets:
+            continue
+        try:
+            with store.transaction() as conn:
+                apply(conn, uuid, chance.choice(targets), "random walk", NOW)
+        except IllegalTransition:
+            pass
+        assert ledger(store) == from_sessions(store)
+    store.close()
+
+
+def test_migration_backfills_the_ledger(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = sqlalchemy.create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.execute(
+            sqlalchemy.text(
+                "INSERT INTO sessions (uuid, created, updated, phase, dialect, site, vo, cores, memory_mib, instances, "
+                "floating_ips, document) VALUES "
+                "('u1', '2026-01-01', '2026-01-01', 'RUNNING', '2025', 'A', 'v', 2, 4096, 1, 1, '{}'), "
+                "('u2', '2026-01-01', '2026-01-01', 'COMPLETED', '2025', 'A', 'v', 8, 9000, 1, 0, '{}')"
+            )
+        )
+    engine.dispose()
+    store = Store.open(url)
+    assert ledger(store) == {("A", "v"): records.Usage(instances=1, cores=2, memory_mib=4096, floating_ips=1)}
+    store.close()
