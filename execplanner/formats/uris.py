@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from execplanner.model.documents import Dialect, ExecutableKind
+from execplanner.model.documents import PROTOCOL_KINDS, Dialect, ExecutableKind
 
 BASE_2025 = "https://www.purl.org/ivoa.net/EB/schema/types"
 BASE_2026 = "https://www.purl.org/ivoa.net/EB/schema/v1.0/types"
@@ -71,9 +71,10 @@ def executable_kind(uri: str) -> ExecutableKind | None:
     if not match or not (uri.startswith(BASE_2025) or uri.startswith(BASE_2026)):
         return None
     try:
-        return ExecutableKind(match.group("name"))
+        kind = ExecutableKind(match.group("name"))
     except ValueError:
         return None
+    return kind if kind in PROTOCOL_KINDS else None
 
 
 def component_uri(component: str, dialect: Dialect) -> str:

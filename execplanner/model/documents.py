@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from execplanner.model.message import Message
 from execplanner.model.phase import Phase
-from execplanner.model.requirements import Requirements
+from execplanner.model.requirements import ExecutableKind, Requirements
 
 
 class Dialect(StrEnum):
@@ -24,13 +24,18 @@ class Dialect(StrEnum):
     CALYCOPIS_2026 = "2026"
 
 
-class ExecutableKind(StrEnum):
-    JUPYTER_NOTEBOOK = "jupyter-notebook"
-    DOCKER_CONTAINER = "docker-container"
-    SINGULARITY_CONTAINER = "singularity-container"
-    DOCKER_COMPOSE = "docker-compose"
-    BINDER_REPOSITORY = "binder-repository"
-    SNAKEMAKE_WORKFLOW = "snakemake-workflow"
+# Kinds a protocol executable may name: our parsers understand more (cwl-tool, codemeta), but those describe
+# what a workflow needs rather than something the broker runs.
+PROTOCOL_KINDS = frozenset(
+    {
+        ExecutableKind.JUPYTER_NOTEBOOK,
+        ExecutableKind.DOCKER_CONTAINER,
+        ExecutableKind.SINGULARITY_CONTAINER,
+        ExecutableKind.DOCKER_COMPOSE,
+        ExecutableKind.BINDER_REPOSITORY,
+        ExecutableKind.SNAKEMAKE_WORKFLOW,
+    }
+)
 
 
 class _Model(BaseModel):

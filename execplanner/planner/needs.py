@@ -11,7 +11,6 @@ from execplanner.executables.defaults import default_requirements
 from execplanner.executables.images import image_from_locations
 from execplanner.model.documents import ExecutableKind, Interval, OfferSetRequest
 from execplanner.model.requirements import Estimate, Port, Requirements
-from execplanner.model.requirements import ExecutableKind as RequirementKind
 
 CONTAINER_KINDS = frozenset(
     {
@@ -75,7 +74,7 @@ def requirements_for(request: OfferSetRequest) -> Requirements:
     if request.described is not None:
         requirements = request.described.model_copy(deep=True)
     else:
-        requirements = default_requirements(RequirementKind(executable.kind.value), executable.name)
+        requirements = default_requirements(executable.kind, executable.name)
     if executable.image and executable.image.locations:
         image = image_from_locations(executable.image.locations, executable.image.digest)
         requirements.runtime.images = [image]

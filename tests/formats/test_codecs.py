@@ -45,6 +45,7 @@ def test_dialect_detection():
         ("uri://binder-notebook", ExecutableKind.BINDER_REPOSITORY),
         ("https://example.org/types/executables/docker-container-1.0", None),
         ("https://www.purl.org/ivoa.net/EB/schema/types/executables/quantum-1.0", None),
+        ("https://www.purl.org/ivoa.net/EB/schema/types/executables/cwl-tool-1.0", None),  # parsed, not run
     ],
 )
 def test_executable_uris(uri, kind):
