@@ -12,7 +12,7 @@ from execplanner.catalogue.model import Flavor, Image
 from execplanner.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
-EGI_SITES = Path("/work/shared/egi/sites")
+EGI_SITES = Path(__file__).resolve().parents[3] / "shared" / "egi" / "sites"  # shared/ beside the repo
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -57,7 +57,7 @@ def test_sites_for_vo_from_catalogue() -> None:
     assert lines[1].startswith("REFUSING-SITE\tauth-error\t")
 
 
-@pytest.mark.skipif(not EGI_SITES.is_dir(), reason="real EGI site files not present")
+@pytest.mark.skipif(not EGI_SITES.is_dir(), reason=f"the real EGI site files are not at {EGI_SITES}")
 def test_sites_for_vo_from_real_egi_site_config() -> None:
     code, out, err = run("sites", "--vo", "vo.access.egi.eu", "--sites-dir", str(EGI_SITES))
     assert code == 0

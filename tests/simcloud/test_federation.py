@@ -36,6 +36,8 @@ def test_every_response_says_it_is_simulated(simcloud: SimFederation) -> None:
 
 
 def test_default_federation_keeps_real_project_ids_and_is_heterogeneous() -> None:
+    if not REAL_SITES.is_dir():
+        pytest.skip(f"the real EGI site files are not at {REAL_SITES} (shared/ beside the repository)")
     spec = load_federation()
     assert len(spec.sites) >= 6
     for site in spec.sites:
