@@ -55,6 +55,7 @@ def serve(config_file: Path | None, **flags: object) -> None:
     except ExecPlannerError as exc:
         raise click.ClickException(exc.message) from exc
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     from execplanner.api.app import create_app
 
     try:
