@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from execplanner.api.documents import base_url, read_document, respond, response_format
 from execplanner.errors import InvalidRequest, NotFound
+from execplanner.executables.protocol import describe_inline
 from execplanner.formats import broker as codec
 from execplanner.formats.media import Format
 from execplanner.formats.schemas import validate_xml
@@ -21,7 +22,6 @@ from execplanner.lifecycle.sessions import update_session
 from execplanner.lifecycle.transitions import client_options
 from execplanner.model.documents import OfferSet, OfferSetRequest, Session
 from execplanner.model.message import Message
-from execplanner.planner.needs import describe_inline
 from execplanner.planner.offerset import create_direct, create_offerset, record_refusal
 from execplanner.store import records
 

@@ -298,7 +298,8 @@ def _identity(
     created_text = format_instant(created) if created else None
     if dialect is Dialect.CALYCOPIS_2026:
         meta = {"uuid": str(uuid) if uuid else None, "name": name, "url": href, "created": created_text}
-        return {"kind": uri, "meta": {k: v for k, v in meta.items() if v is not None}}
+        meta = {k: v for k, v in meta.items() if v is not None}
+        return {"kind": uri, "meta": meta} if meta else {"kind": uri}
     ident = {"type": uri, "uuid": str(uuid) if uuid else None, "name": name, "created": created_text, "href": href}
     return {k: v for k, v in ident.items() if v is not None}
 
@@ -522,4 +523,36 @@ def offerset_tree(offerset: OfferSet, base_url: str, options_for: Callable[[Sess
         out["expires"] = format_instant(offerset.expires)
     out["offers"] = [session_tree(s, base_url, options_for(s)) for s in offerset.offers]
     out["messages"] = [message_tree(m) for m in offerset.messages]
+    return out
+
+
+def request_tree(request: OfferSetRequest) -> dict[str, Any]:
+    """An offer-set request document in the request's dialect (what `describe --request` prints)."""
+    dialect = request.dialect
+    out: dict[str, Any] = {}
+    if dialect is Dialect.CALYCOPIS_2026:
+        if request.name:
+            out["meta"] = {"name": request.name}
+    elif request.name:
+        out["name"] = request.name
+    out["executable"] = _executable_tree(request.executable, dialect)
+    compute = [_compute_tree(c, dialect) for c in request.compute]
+    storage = [_storage_tree(s, dialect) for s in request.storage]
+    data = [_data_tree(d, dialect) for d in request.data]
+    if dialect is Dialect.CALYCOPIS_2026:
+        volumes = [_volume_tree(v, dialect) for v in request.volumes]
+        out.update(
+            _drop_none(
+                {"compute": compute[0] if compute else None, "storage": storage, "data": data, "volumes": volumes}
+            )
+        )
+    else:
+        resources = _drop_none({"compute": compute, "storage": storage, "data": data})
+        if resources:
+            out["resources"] = resources
+    requested = _requested_tree(request.schedule)
+    if requested:
+        out["schedule"] = {"requested": requested}
+    if request.vo:
+        out["vo"] = request.vo
     return out

@@ -1,25 +1,15 @@
-"""What a request needs, in the planner's terms: the client's explicit resources laid over what the
-executable itself is understood to need (`executables/`), declared figures winning."""
+"""What a request needs, in the planner's terms, from the `Requirements` that `executables/` derives."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from execplanner.executables import describe_bytes
-from execplanner.executables.defaults import default_requirements
-from execplanner.executables.images import image_from_locations
+from execplanner.executables.protocol import requirements_for
 from execplanner.model.documents import ExecutableKind, Interval, OfferSetRequest
-from execplanner.model.requirements import Estimate, Port, Requirements
+from execplanner.model.requirements import Requirements
 
-CONTAINER_KINDS = frozenset(
-    {
-        ExecutableKind.DOCKER_CONTAINER,
-        ExecutableKind.DOCKER_COMPOSE,
-        ExecutableKind.BINDER_REPOSITORY,
-        ExecutableKind.SNAKEMAKE_WORKFLOW,
-    }
-)
+__all__ = ["Needs", "needs_of", "requirements_for"]
 
 
 @dataclass(frozen=True)
@@ -57,59 +47,6 @@ class Needs:
             self.needs_singularity,
             self.public_ports,
         )
-
-
-def describe_inline(request: OfferSetRequest) -> OfferSetRequest:
-    """Read what the request carries inline (a compose file's text) through the same parsers `describe` uses."""
-    executable = request.executable
-    if executable.kind is ExecutableKind.DOCKER_COMPOSE and executable.compose and request.described is None:
-        described = describe_bytes(executable.compose.encode(), "compose.yaml", kind="docker-compose")
-        return request.model_copy(update={"described": described})
-    return request
-
-
-def requirements_for(request: OfferSetRequest) -> Requirements:
-    """Map a protocol executable (plus the request's resources) to the normalised `Requirements`."""
-    executable = request.executable
-    if request.described is not None:
-        requirements = request.described.model_copy(deep=True)
-    else:
-        requirements = default_requirements(executable.kind, executable.name)
-    if executable.image and executable.image.locations:
-        image = image_from_locations(executable.image.locations, executable.image.digest)
-        requirements.runtime.images = [image]
-    requirements.runtime.needs_docker = requirements.runtime.needs_docker or executable.kind in CONTAINER_KINDS
-    if executable.ports:
-        requirements.network.ports = [
-            Port(
-                port=p.internal,
-                protocol=p.protocol if p.protocol in ("TCP", "HTTP", "HTTPS", "UDP") else "TCP",
-                path=p.path,
-                public=p.access,
-            )
-            for p in executable.ports
-        ]
-    _apply_request_resources(request, requirements)
-    return requirements
-
-
-def _apply_request_resources(request: OfferSetRequest, requirements: Requirements) -> None:
-    compute = requirements.compute
-    if request.compute:
-        asked = request.compute[0]
-        if asked.cores.min is not None:
-            compute.cores_min = Estimate.declared(asked.cores.min, "requested")
-        if asked.cores.max is not None:
-            compute.cores_max = Estimate.declared(asked.cores.max, "requested")
-        if asked.memory.min is not None:
-            compute.memory_min_mib = Estimate.declared(asked.memory.min * 1024, "requested")
-        if asked.memory.max is not None:
-            compute.memory_max_mib = Estimate.declared(asked.memory.max * 1024, "requested")
-    disk = sum(s.size.min or 0 for s in request.storage)
-    if disk:
-        requirements.disk_min_mib = Estimate.declared(disk * 1024, "requested storage")
-    if request.schedule.duration_min:
-        requirements.duration_seconds = Estimate.declared(int(request.schedule.duration_min.total_seconds()))
 
 
 def needs_of(request: OfferSetRequest, requirements: Requirements) -> Needs:
