@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,6 +28,7 @@ from execplanner.planner.offerset import create_direct, create_offerset, record_
 from execplanner.store import records
 
 log = logging.getLogger("execplanner.api")
+T = TypeVar("T")
 
 
 def _now() -> datetime:
@@ -96,32 +99,28 @@ async def post_offerset(request: Request) -> Response:
     return _offerset_response(request, offerset, fmt, status=303)
 
 
-async def get_offerset(request: Request) -> Response:
-    fmt = response_format(request)
+async def _load(request: Request, find: Callable[[Connection, UUID], T | None], what: str) -> T:
+    """Read one stored document by the uuid in the path; 404 when there is none."""
     uuid = _uuid(request)
 
-    def load() -> OfferSet | None:
+    def load() -> T | None:
         with request.app.state.store.reading() as conn:
-            return records.get_offerset(conn, uuid)
+            return find(conn, uuid)
 
-    offerset = await run_in_threadpool(load)
-    if offerset is None:
-        raise NotFound(f"no offer set {uuid}")
-    return _offerset_response(request, offerset, fmt)
+    found = await run_in_threadpool(load)
+    if found is None:
+        raise NotFound(f"no {what} {uuid}")
+    return found
+
+
+async def get_offerset(request: Request) -> Response:
+    fmt = response_format(request)
+    return _offerset_response(request, await _load(request, records.get_offerset, "offer set"), fmt)
 
 
 async def get_session(request: Request) -> Response:
     fmt = response_format(request)
-    uuid = _uuid(request)
-
-    def load() -> Session | None:
-        with request.app.state.store.reading() as conn:
-            return records.get_session(conn, uuid)
-
-    session = await run_in_threadpool(load)
-    if session is None:
-        raise NotFound(f"no session {uuid}")
-    return _session_response(request, session, fmt)
+    return _session_response(request, await _load(request, records.get_session, "session"), fmt)
 
 
 async def post_session(request: Request) -> Response:

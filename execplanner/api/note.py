@@ -85,32 +85,23 @@ def _plan(request: Request, question: note2022.NoteQuestion) -> tuple[Any, Plan 
     return offer_request, request.app.state.planner(offer_request, usage, datetime.now(UTC))
 
 
+def _no(
+    question: note2022.NoteQuestion, fmt: Format, url: str, servicetype: str, reasons: list[tuple[int, str]]
+) -> Response:
+    resources = note2022.echo_resources(question, None, None, None)
+    tree = note2022.answer_tree(False, servicetype, f"{url}/offersets", resources, reasons, [])
+    return respond(tree, fmt, root=note2022.ROOT_ANSWER)
+
+
 async def _answer(request: Request, question: note2022.NoteQuestion, fmt: Format) -> Response:
     offer_request, plan = await run_in_threadpool(_plan, request, question)
     settings = request.app.state.settings
     url = base_url(request)
     if plan is None:
-        reasons = [(400, f"unknown task type '{question.tasktype}'")]
-        tree = note2022.answer_tree(
-            False,
-            settings.broker_standard_id,
-            f"{url}/offersets",
-            note2022.echo_resources(question, None, None, None),
-            reasons,
-            [],
-        )
-        return respond(tree, fmt, root=note2022.ROOT_ANSWER)
+        return _no(question, fmt, url, settings.broker_standard_id, [(400, f"unknown task type '{question.tasktype}'")])
     if not plan.offers:
         reasons = [(409, m.message) for m in plan.messages] or [(409, "no site can run this task")]
-        tree = note2022.answer_tree(
-            False,
-            settings.broker_standard_id,
-            f"{url}/offersets",
-            note2022.echo_resources(question, None, None, None),
-            reasons,
-            [],
-        )
-        return respond(tree, fmt, root=note2022.ROOT_ANSWER)
+        return _no(question, fmt, url, settings.broker_standard_id, reasons)
     best = plan.offers[0]
     interfaces = [
         {

@@ -157,8 +157,8 @@ class ScheduleOffer(_Model):
     releasing: ScheduleBlock
 
 
-class OfferSetRequest(_Model):
-    """What a client asks: run this, with these resources, at one of these times."""
+class _Execution(_Model):
+    """What runs and with what: shared by a request and each offer made for it."""
 
     name: str | None = None
     dialect: Dialect = Dialect.BROKER_2025
@@ -167,6 +167,11 @@ class OfferSetRequest(_Model):
     storage: list[StorageResource] = Field(default_factory=list)
     data: list[DataResource] = Field(default_factory=list)
     volumes: list[VolumeMount] = Field(default_factory=list)
+
+
+class OfferSetRequest(_Execution):
+    """What a client asks: run this, with these resources, at one of these times."""
+
     schedule: ScheduleRequest = Field(default_factory=ScheduleRequest)
     vo: str | None = None
     messages: list[Message] = Field(default_factory=list)
@@ -195,21 +200,14 @@ class Placement(_Model):
     floating_ips: int = 0
 
 
-class Session(_Model):
+class Session(_Execution):
     """One offer, and once accepted, one execution session."""
 
     uuid: UUID
     offerset: UUID | None = None
-    name: str | None = None
     created: datetime
     phase: Phase
     expires: datetime | None = None
-    dialect: Dialect = Dialect.BROKER_2025
-    executable: Executable
-    compute: list[ComputeResource] = Field(default_factory=list)
-    storage: list[StorageResource] = Field(default_factory=list)
-    data: list[DataResource] = Field(default_factory=list)
-    volumes: list[VolumeMount] = Field(default_factory=list)
     requested: ScheduleRequest = Field(default_factory=ScheduleRequest)
     schedule: ScheduleOffer | None = None
     placement: Placement | None = None
