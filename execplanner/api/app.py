@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -25,6 +26,7 @@ from execplanner.formats.schemas import xsd
 from execplanner.lifecycle import scheduler
 from execplanner.planner.federation import FederationPlanner
 from execplanner.planner.plan import Planner
+from execplanner.planner.writer import OfferSetWriter
 from execplanner.store.database import Store
 
 log = logging.getLogger("execplanner")
@@ -66,6 +68,8 @@ def create_app(settings: Settings, *, planner: Planner | None = None) -> Starlet
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.store = Store.open(settings.database_url)
         app.state.started_at = datetime.now(UTC).replace(microsecond=0)
+        app.state.writer = OfferSetWriter(app.state.store, app.state.planner)
+        app.state.writer.start()
         _reload_on_sighup(app)
         stop = asyncio.Event()
         task = (
@@ -80,6 +84,7 @@ def create_app(settings: Settings, *, planner: Planner | None = None) -> Starlet
             stop.set()
             if task is not None:
                 await task
+            await run_in_threadpool(app.state.writer.stop)
             app.state.store.close()
             log.info("service_stopped")
 

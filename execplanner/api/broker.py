@@ -24,7 +24,7 @@ from execplanner.lifecycle.sessions import update_session
 from execplanner.lifecycle.transitions import client_options
 from execplanner.model.documents import OfferSet, OfferSetRequest, Session
 from execplanner.model.message import Message
-from execplanner.planner.offerset import create_direct, create_offerset, record_refusal
+from execplanner.planner.offerset import Ask, create_direct, record_refusal
 from execplanner.store import records
 
 log = logging.getLogger("execplanner.api")
@@ -87,15 +87,7 @@ async def post_offerset(request: Request) -> Response:
         offerset = await run_in_threadpool(record_refusal, state.store, name, dialect, reasons, _now(), tree)
     else:
         expiry = timedelta(seconds=state.settings.offer_expiry_seconds)
-        offerset = await run_in_threadpool(
-            create_offerset,
-            state.store,
-            offer_request,
-            state.planner,
-            _now(),
-            expiry,
-            extra_messages=getattr(state, "planner_messages", None),
-        )
+        offerset = await state.writer.submit(Ask(offer_request, _now(), expiry))
     return _offerset_response(request, offerset, fmt, status=303)
 
 

@@ -6,11 +6,11 @@ entities, non-mapping roots. Each failure is an `InvalidRequest` whose message t
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import yaml
 
+from execplanner import _json
 from execplanner.errors import InvalidRequest
 from execplanner.formats import xmltree
 from execplanner.formats.media import Format
@@ -70,17 +70,13 @@ def parse(data: bytes, fmt: Format, *, root: str | None = None) -> dict[str, Any
         tree = load_yaml(data)
     else:
         try:
-            tree = json.loads(data)
-        except (ValueError, RecursionError) as exc:
+            tree = _json.loads(data)
+        except (_json.DecodeError, RecursionError) as exc:
             raise InvalidRequest(f"malformed JSON: {_first_line(exc)}") from exc
     if not isinstance(tree, dict):
         raise InvalidRequest(f"the {fmt.value.upper()} document must be a mapping at its top level")
     _check_depth(tree)
     return tree
-
-
-def _json_default(value: Any) -> Any:
-    raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
 def render(tree: dict[str, Any], fmt: Format, *, root: str) -> bytes:
@@ -89,4 +85,4 @@ def render(tree: dict[str, Any], fmt: Format, *, root: str) -> bytes:
         return xmltree.render(tree, root=root)
     if fmt is Format.YAML:
         return yaml.safe_dump(tree, sort_keys=False, allow_unicode=True).encode()
-    return json.dumps(tree, ensure_ascii=False, default=_json_default).encode()
+    return _json.dumps(tree)

@@ -38,6 +38,9 @@ PROTOCOL_KINDS = frozenset(
 )
 
 
+MAX_QUANTITY = 2**31 - 1  # cores, GiB: anything larger is a mistake, refused with a clear 400
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -45,8 +48,8 @@ class _Model(BaseModel):
 class MinMax(_Model):
     """A requested or offered range; either end may be absent."""
 
-    min: int | None = Field(None, ge=0)
-    max: int | None = Field(None, ge=0)
+    min: int | None = Field(None, ge=0, le=MAX_QUANTITY)
+    max: int | None = Field(None, ge=0, le=MAX_QUANTITY)
 
 
 class Port(_Model):
@@ -130,7 +133,7 @@ class DataResource(_Model):
     name: str | None = None
     uuid: UUID | None = None
     location: str | None = None
-    size_bytes: int | None = Field(None, ge=0)
+    size_bytes: int | None = Field(None, ge=0, le=2**63 - 1)
 
 
 class Interval(_Model):

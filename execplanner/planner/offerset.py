@@ -4,6 +4,7 @@ the capacity they hold) in the same transaction as the capacity check, under the
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -55,6 +56,63 @@ def _session(
     )
 
 
+@dataclass(frozen=True)
+class Ask:
+    """One client's request for offers, as planned and stored."""
+
+    request: OfferSetRequest
+    now: datetime
+    expiry: timedelta
+    owner: str | None = None
+
+
+def _plan_one(ask: Ask, planner: Planner, usage: dict[tuple[str, str], records.Usage]) -> OfferSet:
+    uuid = uuid4()
+    expires = ask.now + ask.expiry
+    request = ask.request
+    plan = planner(request, usage, ask.now)
+    offers = [_session(request, offer, uuid, i, ask.now, expires) for i, offer in enumerate(plan.offers)]
+    return OfferSet(
+        uuid=uuid,
+        name=request.name,
+        created=ask.now,
+        dialect=request.dialect,
+        result=Result.YES if offers else Result.NO,
+        expires=expires if offers else None,
+        offers=offers,
+        messages=[*request.messages, *plan.messages],
+    )
+
+
+def create_offersets(store: Store, asks: list[Ask], planner: Planner) -> list[OfferSet | Exception]:
+    """Plan and store several requests in one transaction, under the capacity lock: what is offered is held
+    before anyone else plans, and each request sees what the ones before it in the batch were offered.
+    A request whose planning fails gets its exception back; the others are unaffected."""
+    results: list[OfferSet | Exception] = []
+    stored: list[tuple[OfferSet, dict[str, Any], str | None]] = []
+    with store.transaction() as conn:
+        records.lock_capacity(conn)
+        usage = records.usage_by_site(conn)
+        for ask in asks:
+            try:
+                offerset = _plan_one(ask, planner, usage)
+            except Exception as exc:  # noqa: BLE001 — one request's failure must not sink the batch
+                results.append(exc)
+                continue
+            usage = records.merge_usage(usage, records.holdings_of(offerset.offers))
+            stored.append((offerset, ask.request.model_dump(mode="json"), ask.owner))
+            results.append(offerset)
+        records.insert_offersets(conn, stored)
+    for offerset, _request, _owner in stored:
+        log.info(
+            "offerset_created offerset=%s result=%s offers=%d",
+            offerset.uuid,
+            offerset.result.value,
+            len(offerset.offers),
+        )
+    return results
+
+
 def create_offerset(
     store: Store,
     request: OfferSetRequest,
@@ -63,28 +121,12 @@ def create_offerset(
     expiry: timedelta,
     *,
     owner: str | None = None,
-    extra_messages: list[Message] | None = None,
 ) -> OfferSet:
-    """Plan and store in one transaction: what is offered is held before anyone else can plan."""
-    uuid = uuid4()
-    expires = now + expiry
-    with store.transaction() as conn:
-        records.lock_capacity(conn)
-        plan = planner(request, records.usage_by_site(conn), now)
-        offers = [_session(request, offer, uuid, i, now, expires) for i, offer in enumerate(plan.offers)]
-        offerset = OfferSet(
-            uuid=uuid,
-            name=request.name,
-            created=now,
-            dialect=request.dialect,
-            result=Result.YES if offers else Result.NO,
-            expires=expires if offers else None,
-            offers=offers,
-            messages=[*request.messages, *(extra_messages or []), *plan.messages],
-        )
-        records.insert_offerset(conn, offerset, request.model_dump(mode="json"), owner)
-    log.info("offerset_created offerset=%s result=%s offers=%d", uuid, offerset.result.value, len(offers))
-    return offerset
+    """One request, planned and stored on its own."""
+    [result] = create_offersets(store, [Ask(request, now, expiry, owner)], planner)
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 def record_refusal(
@@ -93,7 +135,7 @@ def record_refusal(
     """A NO that never reached the planner (e.g. an unknown executable type), stored like any offer set."""
     offerset = OfferSet(uuid=uuid4(), name=name, created=now, dialect=dialect, result=Result.NO, messages=messages)
     with store.transaction() as conn:
-        records.insert_offerset(conn, offerset, sent, None)
+        records.insert_offersets(conn, [(offerset, sent, None)])
     return offerset
 
 

@@ -15,10 +15,13 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from execplanner import _json
 from execplanner.errors import ExecPlannerError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "execplanner_read_only"
+# JSON columns are written and read with orjson: the session documents are the bulk of every write.
+_JSON = {"json_serializer": _json.dumps_text, "json_deserializer": _json.loads}
 
 
 class StoreError(ExecPlannerError):
@@ -62,10 +65,10 @@ class Store:
             if parsed.get_backend_name() == "sqlite":
                 if parsed.database and parsed.database != ":memory:":
                     Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-                engine = create_engine(url, pool_size=8, max_overflow=16, pool_timeout=60)
+                engine = create_engine(url, pool_size=8, max_overflow=16, pool_timeout=60, **_JSON)
                 _configure_sqlite(engine)
             else:
-                engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=60)
+                engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=60, **_JSON)
             store = cls(engine)
             if migrate:
                 store.migrate()

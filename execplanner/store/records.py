@@ -39,23 +39,29 @@ class Usage:
         return Usage(-self.instances, -self.cores, -self.memory_mib, -self.floating_ips)
 
 
-def insert_offerset(conn: Connection, offerset: OfferSet, request: dict[str, Any], owner: str | None) -> None:
-    """`request` is what the client asked, as read (or as sent, when it could not be read)."""
+def insert_offersets(conn: Connection, items: list[tuple[OfferSet, dict[str, Any], str | None]]) -> None:
+    """Store offer sets with their sessions. Each item's dict is what the client asked, as read (or as sent,
+    when it could not be read); the string is its owner."""
+    if not items:
+        return
     conn.execute(
         _INSERT_OFFERSET,
-        {
-            "uuid": str(offerset.uuid),
-            "created": offerset.created,
-            "dialect": offerset.dialect.value,
-            "name": offerset.name,
-            "result": offerset.result.value,
-            "expires": offerset.expires,
-            "owner": owner,
-            "messages": [m.model_dump(mode="json") for m in offerset.messages],
-            "request": request,
-        },
+        [
+            {
+                "uuid": str(offerset.uuid),
+                "created": offerset.created,
+                "dialect": offerset.dialect.value,
+                "name": offerset.name,
+                "result": offerset.result.value,
+                "expires": offerset.expires,
+                "owner": owner,
+                "messages": [m.model_dump(mode="json") for m in offerset.messages],
+                "request": request,
+            }
+            for offerset, request, owner in items
+        ],
     )
-    insert_sessions(conn, offerset.offers)
+    insert_sessions(conn, [session for offerset, _, _ in items for session in offerset.offers])
 
 
 def _session_row(session: Session) -> dict[str, Any]:
@@ -97,12 +103,28 @@ def insert_sessions(conn: Connection, sessions: list[Session]) -> None:
             for s in sessions
         ],
     )
+    _add_holdings(conn, holdings_of(sessions))
+
+
+def holdings_of(sessions: list[Session]) -> dict[tuple[str, str], Usage]:
+    """What these sessions hold, per (site, VO)."""
     held: dict[tuple[str, str], Usage] = {}
-    for row, session in zip(rows, sessions, strict=True):
-        if row["site"] and row["vo"] and session.phase.holds_capacity:
-            key = (row["site"], row["vo"])
-            held[key] = held.get(key, Usage()) + _usage_of(row)
-    _add_holdings(conn, held)
+    for session in sessions:
+        placement = session.placement
+        if placement is not None and session.phase.holds_capacity:
+            key = (placement.site, placement.vo)
+            amount = Usage(1, placement.cores, placement.memory_mib, placement.floating_ips)
+            held[key] = held.get(key, Usage()) + amount
+    return held
+
+
+def merge_usage(
+    first: dict[tuple[str, str], Usage], second: dict[tuple[str, str], Usage]
+) -> dict[tuple[str, str], Usage]:
+    merged = dict(first)
+    for key, usage in second.items():
+        merged[key] = merged.get(key, Usage()) + usage
+    return merged
 
 
 def _usage_of(row: Any) -> Usage:

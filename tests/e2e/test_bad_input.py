@@ -149,3 +149,19 @@ def test_bad_update_documents(http, service):
 def test_unknown_path_and_method(http, service):
     assert http.get(service.url("/nowhere")).status_code == 404
     assert http.delete(service.url("/offersets")).status_code == 405
+
+
+def test_absurd_numbers_are_400_not_500(http, service):
+    for body, content_type in (
+        (
+            json.dumps({**GOOD, "resources": {"compute": [{"cores": {"requested": {"min": 10**30}}}]}}),
+            "application/json",
+        ),
+        (
+            "executable: {type: 'https://www.purl.org/ivoa.net/EB/schema/types/executables/jupyter-notebook-1.0'}\n"
+            "resources: {compute: [{memory: {min: 99999999999999999999999999}}]}\n",
+            "application/yaml",
+        ),
+    ):
+        answer = http.post(service.url("/offersets"), data=body, headers={"Content-Type": content_type})
+        assert answer.status_code == 400, answer.text

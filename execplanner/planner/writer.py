@@ -1,0 +1,92 @@
+"""Group commit for offer sets: requests that arrive together are planned and stored in one transaction by one
+writer thread, so concurrent clients share a capacity read, batched inserts and a commit instead of queueing
+for the database one by one. Capacity stays exact: each request is planned against the holdings of all
+earlier ones, in or out of its batch."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+
+from execplanner.model.documents import OfferSet
+from execplanner.planner.offerset import Ask, create_offersets
+from execplanner.planner.plan import Planner
+from execplanner.store.database import Store
+
+log = logging.getLogger("execplanner.planner")
+
+
+@dataclass
+class _Pending:
+    ask: Ask
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[OfferSet]
+
+
+def _settle(future: asyncio.Future[OfferSet], result: OfferSet | BaseException) -> None:
+    if future.cancelled():
+        return  # the client went away; its offer set is stored and expires like any other
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)
+
+
+class OfferSetWriter:
+    """The one thread of this process that plans and stores offer sets."""
+
+    def __init__(self, store: Store, planner: Planner, max_batch: int = 64) -> None:
+        self._store = store
+        self._planner = planner
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="offerset-writer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish what was submitted, then end the thread."""
+        self._queue.put(None)
+        self._thread.join()
+
+    async def submit(self, ask: Ask) -> OfferSet:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[OfferSet] = loop.create_future()
+        self._queue.put(_Pending(ask, loop, future))
+        return await future
+
+    def _next_batch(self) -> tuple[list[_Pending], bool]:
+        """Block for one request, then take whatever else is waiting; True once asked to stop."""
+        first = self._queue.get()
+        if first is None:
+            return [], True
+        batch = [first]
+        while len(batch) < self._max_batch:
+            try:
+                pending = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if pending is None:
+                return batch, True
+            batch.append(pending)
+        return batch, False
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            batch, stopping = self._next_batch()
+            if not batch:
+                continue
+            try:
+                results: list[OfferSet | Exception] = create_offersets(
+                    self._store, [p.ask for p in batch], self._planner
+                )
+            except Exception as exc:  # noqa: BLE001 — the transaction failed: every request in it gets the error
+                log.error("offerset_batch_failed size=%d error=%s", len(batch), exc)
+                results = [exc] * len(batch)
+            for pending, result in zip(batch, results, strict=True):
+                pending.loop.call_soon_threadsafe(_settle, pending.future, result)

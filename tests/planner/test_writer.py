@@ -1,0 +1,96 @@
+"""Group commit: concurrent requests share transactions, each gets its own answer, and one request's failure
+does not sink the others in its batch."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from execplanner.model.documents import (
+    Executable,
+    ExecutableKind,
+    MinMax,
+    OfferSetRequest,
+    Placement,
+    Result,
+    ScheduleBlock,
+    ScheduleOffer,
+)
+from execplanner.planner.offerset import Ask
+from execplanner.planner.plan import Offer, Plan
+from execplanner.planner.writer import OfferSetWriter
+from execplanner.store import records
+from execplanner.store.database import Store
+
+NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+
+
+def one_slot_planner(request, usage, now) -> Plan:
+    """One offer on a site with room for three VMs; a request named 'boom' makes the planner fail."""
+    if request.name == "boom":
+        raise RuntimeError("planner bug for this request only")
+    if usage.get(("S", "v"), records.Usage()).instances >= 3:
+        return Plan()
+    block = ScheduleBlock(start=now, duration=timedelta(hours=1))
+    return Plan(
+        offers=[
+            Offer(
+                placement=Placement(site="S", vo="v", flavor_id="f", flavor_name="f", cores=1, memory_mib=1024),
+                schedule=ScheduleOffer(preparing=block, available=block, releasing=block),
+                cores=MinMax(min=1, max=1),
+                memory_gib=MinMax(min=1, max=1),
+            )
+        ]
+    )
+
+
+def ask(name: str) -> Ask:
+    request = OfferSetRequest(name=name, executable=Executable(kind=ExecutableKind.DOCKER_CONTAINER))
+    return Ask(request, NOW, timedelta(minutes=5))
+
+
+@pytest.fixture
+def store(database_url):
+    store = Store.open(database_url)
+    yield store
+    store.close()
+
+
+def test_batch_answers_each_request_and_isolates_failures(store):
+    writer = OfferSetWriter(store, one_slot_planner)
+    writer.start()
+
+    async def submit_all():
+        return await asyncio.gather(
+            *(writer.submit(ask(n)) for n in ["a", "b", "boom", "c", "d", "e"]), return_exceptions=True
+        )
+
+    try:
+        results = asyncio.run(submit_all())
+    finally:
+        writer.stop()
+    failed = [r for r in results if isinstance(r, Exception)]
+    answered = [r for r in results if not isinstance(r, Exception)]
+    assert len(failed) == 1 and "only" in str(failed[0])
+    assert sorted(r.name for r in answered) == ["a", "b", "c", "d", "e"]
+    assert sum(r.result is Result.YES for r in answered) == 3  # room for three, never more
+    with store.reading() as conn:
+        assert records.usage_by_site(conn)[("S", "v")].instances == 3
+        for offerset in answered:
+            assert records.get_offerset(conn, offerset.uuid) is not None
+
+
+def test_stop_finishes_what_was_submitted(store):
+    writer = OfferSetWriter(store, one_slot_planner)
+    writer.start()
+
+    async def submit_then_stop():
+        pending = [asyncio.ensure_future(writer.submit(ask(n))) for n in ("x", "y")]
+        await asyncio.sleep(0)
+        await asyncio.get_running_loop().run_in_executor(None, writer.stop)
+        return await asyncio.gather(*pending)
+
+    results = asyncio.run(submit_then_stop())
+    assert [r.result for r in results] == [Result.YES, Result.YES]
