@@ -57,6 +57,13 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def postgres_url_fresh() -> Iterator[str]:
+    """An empty PostgreSQL database for one test."""
+    with _throwaway_database() as url:
+        yield url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database of each kind, for one test."""
