@@ -21,6 +21,7 @@ from execplanner.model.documents import (
     Dialect,
     Executable,
     ExecutableKind,
+    Execution,
     Image,
     Interval,
     MinMax,
@@ -455,6 +456,20 @@ def _data_tree(data: DataResource, dialect: Dialect) -> dict[str, Any]:
     return out
 
 
+def _resources_tree(execution: Execution) -> dict[str, Any]:
+    """Compute, storage, data (and, in 2026, volumes): top-level in 2026, under `resources` in 2025."""
+    dialect = execution.dialect
+    compute = [_compute_tree(c, dialect) for c in execution.compute]
+    storage = [_storage_tree(s, dialect) for s in execution.storage]
+    data = [_data_tree(d, dialect) for d in execution.data]
+    if dialect is Dialect.CALYCOPIS_2026:
+        volumes = [_volume_tree(v, dialect) for v in execution.volumes]
+        return _drop_none(
+            {"compute": compute[0] if compute else None, "storage": storage, "data": data, "volumes": volumes}
+        )
+    return {"resources": _drop_none({"compute": compute, "storage": storage, "data": data})}
+
+
 def phase_name(phase: Phase, dialect: Dialect) -> str:
     if dialect is Dialect.BROKER_2025:
         return PHASE_ALIASES_2025.get(phase, phase.value)
@@ -479,18 +494,7 @@ def session_tree(session: Session, base_url: str, options: Iterable[Phase]) -> d
             }
         )
     )
-    compute = [_compute_tree(c, dialect) for c in session.compute]
-    storage = [_storage_tree(s, dialect) for s in session.storage]
-    data = [_data_tree(d, dialect) for d in session.data]
-    if dialect is Dialect.CALYCOPIS_2026:
-        volumes = [_volume_tree(v, dialect) for v in session.volumes]
-        out.update(
-            _drop_none(
-                {"compute": compute[0] if compute else None, "storage": storage, "data": data, "volumes": volumes}
-            )
-        )
-    else:
-        out["resources"] = _drop_none({"compute": compute, "storage": storage, "data": data})
+    out.update(_resources_tree(session))
     if session.placement:
         p = session.placement
         out["placement"] = _drop_none(
@@ -536,20 +540,7 @@ def request_tree(request: OfferSetRequest) -> dict[str, Any]:
     elif request.name:
         out["name"] = request.name
     out["executable"] = _executable_tree(request.executable, dialect)
-    compute = [_compute_tree(c, dialect) for c in request.compute]
-    storage = [_storage_tree(s, dialect) for s in request.storage]
-    data = [_data_tree(d, dialect) for d in request.data]
-    if dialect is Dialect.CALYCOPIS_2026:
-        volumes = [_volume_tree(v, dialect) for v in request.volumes]
-        out.update(
-            _drop_none(
-                {"compute": compute[0] if compute else None, "storage": storage, "data": data, "volumes": volumes}
-            )
-        )
-    else:
-        resources = _drop_none({"compute": compute, "storage": storage, "data": data})
-        if resources:
-            out["resources"] = resources
+    out.update({key: value for key, value in _resources_tree(request).items() if value})
     requested = _requested_tree(request.schedule)
     if requested:
         out["schedule"] = {"requested": requested}

@@ -160,7 +160,7 @@ class ScheduleOffer(_Model):
     releasing: ScheduleBlock
 
 
-class _Execution(_Model):
+class Execution(_Model):
     """What runs and with what: shared by a request and each offer made for it."""
 
     name: str | None = None
@@ -172,7 +172,7 @@ class _Execution(_Model):
     volumes: list[VolumeMount] = Field(default_factory=list)
 
 
-class OfferSetRequest(_Execution):
+class OfferSetRequest(Execution):
     """What a client asks: run this, with these resources, at one of these times."""
 
     schedule: ScheduleRequest = Field(default_factory=ScheduleRequest)
@@ -203,7 +203,7 @@ class Placement(_Model):
     floating_ips: int = 0
 
 
-class Session(_Execution):
+class Session(Execution):
     """One offer, and once accepted, one execution session."""
 
     uuid: UUID
