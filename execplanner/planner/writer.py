@@ -53,11 +53,15 @@ class OfferSetWriter:
         self._queue.put(None)
         self._thread.join()
 
-    async def submit(self, ask: Ask) -> OfferSet:
+    def enqueue(self, ask: Ask) -> asyncio.Future[OfferSet]:
+        """Queue one request now; the future settles on the running loop when its batch is stored."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[OfferSet] = loop.create_future()
         self._queue.put(_Pending(ask, loop, future))
-        return await future
+        return future
+
+    async def submit(self, ask: Ask) -> OfferSet:
+        return await self.enqueue(ask)
 
     def _next_batch(self) -> tuple[list[_Pending], bool]:
         """Block for one request, then take whatever else is waiting; True once asked to stop."""

@@ -87,8 +87,7 @@ def test_stop_finishes_what_was_submitted(store):
     writer.start()
 
     async def submit_then_stop():
-        pending = [asyncio.ensure_future(writer.submit(ask(n))) for n in ("x", "y")]
-        await asyncio.sleep(0)
+        pending = [writer.enqueue(ask(n)) for n in ("x", "y")]  # queued before the stop, synchronously
         await asyncio.get_running_loop().run_in_executor(None, writer.stop)
         return await asyncio.gather(*pending)
 
