@@ -17,7 +17,7 @@ from starlette.routing import Route
 from execplanner.api.documents import base_url, read_document, respond, response_format
 from execplanner.errors import InvalidRequest, NotFound
 from execplanner.executables.protocol import describe_inline
-from execplanner.formats import broker as codec
+from execplanner.formats import decode, encode
 from execplanner.formats.media import Format
 from execplanner.formats.schemas import validate_xml
 from execplanner.lifecycle.sessions import update_session
@@ -49,26 +49,26 @@ def _options(session: Session) -> tuple:
 def _offerset_response(request: Request, offerset: OfferSet, fmt: Format, status: int = 200) -> Response:
     url = base_url(request)
     headers = {"Location": f"{url}/offersets/{offerset.uuid}"} if status == 303 else None
-    tree = codec.offerset_tree(offerset, url, _options)
-    return respond(tree, fmt, root=codec.ROOT_OFFERSET, status=status, headers=headers)
+    tree = encode.offerset_tree(offerset, url, _options)
+    return respond(tree, fmt, root=decode.ROOT_OFFERSET, status=status, headers=headers)
 
 
 def _session_response(request: Request, session: Session, fmt: Format, status: int = 200) -> Response:
     url = base_url(request)
     headers = {"Location": f"{url}/sessions/{session.uuid}"} if status == 303 else None
-    tree = codec.session_tree(session, url, _options(session))
-    return respond(tree, fmt, root=codec.ROOT_SESSION, status=status, headers=headers)
+    tree = encode.session_tree(session, url, _options(session))
+    return respond(tree, fmt, root=decode.ROOT_SESSION, status=status, headers=headers)
 
 
 async def _read_request(request: Request) -> tuple[OfferSetRequest | None, dict[str, Any], list[Message]]:
     """The offer-set request, or (None, tree, reasons) when it names an executable we cannot run."""
     settings = request.app.state.settings
-    tree, fmt, body = await read_document(request, settings.max_body_bytes, codec.ROOT_REQUEST)
+    tree, fmt, body = await read_document(request, settings.max_body_bytes, decode.ROOT_REQUEST)
     if fmt is Format.XML:
-        validate_xml(body, codec.ROOT_REQUEST)
+        validate_xml(body, decode.ROOT_REQUEST)
     try:
-        return describe_inline(codec.read_offerset_request(tree)), tree, []
-    except codec.UnknownExecutableType as exc:
+        return describe_inline(decode.read_offerset_request(tree)), tree, []
+    except decode.UnknownExecutableType as exc:
         reason = Message.error(
             "unknown executable type '{type}': this service runs jupyter-notebook, docker-container, "
             "singularity-container, docker-compose, binder-repository and snakemake-workflow executables",
@@ -82,7 +82,7 @@ async def post_offerset(request: Request) -> Response:
     state = request.app.state
     offer_request, tree, reasons = await _read_request(request)
     if offer_request is None:
-        dialect = codec.detect_dialect(tree)
+        dialect = decode.detect_dialect(tree)
         name = tree.get("name") if isinstance(tree.get("name"), str) else None
         offerset = await run_in_threadpool(record_refusal, state.store, name, dialect, reasons, _now(), tree)
     else:
@@ -119,10 +119,10 @@ async def post_session(request: Request) -> Response:
     fmt = response_format(request)
     uuid = _uuid(request)
     settings = request.app.state.settings
-    tree, body_fmt, body = await read_document(request, settings.max_body_bytes, codec.ROOT_UPDATE)
+    tree, body_fmt, body = await read_document(request, settings.max_body_bytes, decode.ROOT_UPDATE)
     if body_fmt is Format.XML:
-        validate_xml(body, codec.ROOT_UPDATE)
-    update = codec.read_update(tree)
+        validate_xml(body, decode.ROOT_UPDATE)
+    update = decode.read_update(tree)
 
     def change() -> Session:
         with request.app.state.store.transaction() as conn:

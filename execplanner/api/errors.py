@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from execplanner.api.documents import respond
 from execplanner.errors import ExecPlannerError, NotAcceptable
-from execplanner.formats.broker import message_tree
+from execplanner.formats.encode import message_tree
 from execplanner.formats.media import Format, format_for_accept
 from execplanner.model.message import Message
 

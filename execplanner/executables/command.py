@@ -52,7 +52,7 @@ def describe(
     document = record.model_dump(mode="json")
     if as_request:
         from execplanner.executables.protocol import request_for
-        from execplanner.formats.broker import request_tree
+        from execplanner.formats.encode import request_tree
         from execplanner.model.documents import Dialect
 
         if location is None and "://" in path:

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from execplanner.errors import InvalidRequest, NotAcceptable, UnsupportedMediaType
-from execplanner.formats import broker, tree, uris
+from execplanner.formats import decode, encode, tree, uris
 from execplanner.formats.media import Format, format_for_accept, format_of_content_type
 from execplanner.model.documents import (
     Dialect,
@@ -29,10 +29,10 @@ E2026 = "https://www.purl.org/ivoa.net/EB/schema/v1.0/types/executable/docker-co
 
 
 def test_dialect_detection():
-    assert broker.detect_dialect({"executable": {"type": E2025}}) is Dialect.BROKER_2025
-    assert broker.detect_dialect({"executable": {"kind": E2026}}) is Dialect.CALYCOPIS_2026
-    assert broker.detect_dialect({"executable": {"type": E2026}}) is Dialect.CALYCOPIS_2026
-    assert broker.detect_dialect({"meta": {"name": "x"}, "executable": {"type": E2025}}) is Dialect.CALYCOPIS_2026
+    assert decode.detect_dialect({"executable": {"type": E2025}}) is Dialect.BROKER_2025
+    assert decode.detect_dialect({"executable": {"kind": E2026}}) is Dialect.CALYCOPIS_2026
+    assert decode.detect_dialect({"executable": {"type": E2026}}) is Dialect.CALYCOPIS_2026
+    assert decode.detect_dialect({"meta": {"name": "x"}, "executable": {"type": E2025}}) is Dialect.CALYCOPIS_2026
 
 
 @pytest.mark.parametrize(
@@ -53,7 +53,7 @@ def test_executable_uris(uri, kind):
 
 
 def test_reading_is_lenient_about_shape():
-    request = broker.read_offerset_request(
+    request = decode.read_offerset_request(
         {
             "executable": {
                 "type": E2025,
@@ -76,9 +76,9 @@ def test_reading_is_lenient_about_shape():
 
 def test_bad_shapes_name_the_field():
     with pytest.raises(InvalidRequest, match=r"compute\[0\]"):
-        broker.read_offerset_request({"executable": {"type": E2025}, "resources": {"compute": ["four cores"]}})
+        decode.read_offerset_request({"executable": {"type": E2025}, "resources": {"compute": ["four cores"]}})
     with pytest.raises(InvalidRequest, match="max is shorter"):
-        broker.read_offerset_request(
+        decode.read_offerset_request(
             {"executable": {"type": E2025}, "schedule": {"requested": {"duration": {"min": "PT2H", "max": "PT1H"}}}}
         )
 
@@ -99,14 +99,14 @@ def _session(dialect: Dialect, phase: Phase = Phase.OFFERED) -> Session:
 
 
 def test_2025_writes_ready_for_available_and_executing_block():
-    written = broker.session_tree(_session(Dialect.BROKER_2025, Phase.AVAILABLE), "http://h", [Phase.CANCELLED])
+    written = encode.session_tree(_session(Dialect.BROKER_2025, Phase.AVAILABLE), "http://h", [Phase.CANCELLED])
     assert written["phase"] == "READY"
     assert "executing" in written["schedule"] and "available" not in written["schedule"]
     assert written["options"] == [{"type": "uri:enum-value-option", "path": "phase", "values": ["CANCELLED"]}]
 
 
 def test_2026_writes_available_and_meta():
-    written = broker.session_tree(_session(Dialect.CALYCOPIS_2026), "http://h", [Phase.ACCEPTED, Phase.REJECTED])
+    written = encode.session_tree(_session(Dialect.CALYCOPIS_2026), "http://h", [Phase.ACCEPTED, Phase.REJECTED])
     assert written["phase"] == "OFFERED"
     assert written["meta"]["url"] == f"http://h/sessions/{written['meta']['uuid']}"
     assert written["schedule"]["available"]["start"].endswith("Z/PT0S")
@@ -114,10 +114,10 @@ def test_2026_writes_available_and_meta():
 
 
 def test_read_update_both_forms():
-    assert broker.read_update({"update": {"type": "uri:enum-value-update", "path": "phase", "value": "X"}}).value == "X"
-    assert broker.read_update({"kind": "uri:enum-value-update", "path": "phase", "value": "Y"}).value == "Y"
+    assert decode.read_update({"update": {"type": "uri:enum-value-update", "path": "phase", "value": "X"}}).value == "X"
+    assert decode.read_update({"kind": "uri:enum-value-update", "path": "phase", "value": "Y"}).value == "Y"
     with pytest.raises(InvalidRequest):
-        broker.read_update({"update": "ACCEPTED"})
+        decode.read_update({"update": "ACCEPTED"})
 
 
 @pytest.mark.parametrize(

@@ -25,9 +25,9 @@ from jsonschema import Draft202012Validator
 from lxml import etree
 from referencing import Registry, Resource
 
-from execplanner.formats import broker as codec
+from execplanner.formats import decode as codec
+from execplanner.formats import encode, xmltree
 from execplanner.formats import tree as wire
-from execplanner.formats import xmltree
 from execplanner.formats.media import Format
 from execplanner.model.documents import (
     AccessMethod,
@@ -560,7 +560,7 @@ def _running_session(dialect: Dialect) -> Session:
 @pytest.mark.parametrize("fmt", list(Format))
 @pytest.mark.parametrize("dialect", [Dialect.BROKER_2025, Dialect.CALYCOPIS_2026])
 def test_a_fully_populated_session_validates(dialect, fmt):
-    tree = codec.session_tree(_running_session(dialect), "https://broker.example.org", [Phase.CANCELLED])
+    tree = encode.session_tree(_running_session(dialect), "https://broker.example.org", [Phase.CANCELLED])
     body = wire.render(tree, fmt, root=codec.ROOT_SESSION)
     if fmt is Format.XML:
         assert xml_problems(body, "execution") == []
@@ -571,7 +571,7 @@ def test_a_fully_populated_session_validates(dialect, fmt):
 
 
 def _session_document(dialect: Dialect) -> dict[str, Any]:
-    tree = codec.session_tree(_running_session(dialect), "https://broker.example.org", [Phase.CANCELLED])
+    tree = encode.session_tree(_running_session(dialect), "https://broker.example.org", [Phase.CANCELLED])
     return json.loads(wire.render(tree, Format.JSON, root=codec.ROOT_SESSION))
 
 
