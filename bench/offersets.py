@@ -17,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import requests
 from _load import drive, start
 
 from execplanner.catalogue import Catalogue, QuotaItem, default_catalogue_path
@@ -56,7 +57,7 @@ def measure_service(catalogue_path: Path, workdir: Path, clients: int, per_clien
             answer = session.post(f"{url}/offersets", data=REQUEST, headers=HEADERS, allow_redirects=False)
             assert answer.status_code == 303 and b'"YES"' in answer.content, answer.text[:300]
 
-        probe = __import__("requests").post(f"{url}/offersets", data=REQUEST, headers=HEADERS, allow_redirects=False)
+        probe = requests.post(f"{url}/offersets", data=REQUEST, headers=HEADERS, allow_redirects=False)
         size = len(probe.content)
         return drive(name, call, clients, per_client), size
     finally:

@@ -3,7 +3,6 @@ against them. Incoming XML is validated with xmlschema before it is read."""
 
 from __future__ import annotations
 
-import json
 import os
 from functools import cache
 from pathlib import Path
@@ -45,11 +44,6 @@ def _without_namespaces(element: Any) -> Any:
             node.attrib[key.split("}", 1)[1]] = node.attrib.pop(key)
     etree.cleanup_namespaces(element)
     return element
-
-
-@cache
-def json_schema(name: str) -> dict[str, Any]:
-    return json.loads((schema_dir() / name).read_text())
 
 
 def validate_xml(data: bytes, root: str) -> None:

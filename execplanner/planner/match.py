@@ -181,12 +181,3 @@ def static_fit(site: Site, site_vo: SiteVO, needs: Needs) -> Fit | Misfit:
 
 def floating_ips_of(fit: Fit) -> int:
     return 1 if fit.public_access is PublicAccess.FLOATING_IP else 0
-
-
-def fit_site(site: Site, site_vo: SiteVO, needs: Needs, held: Usage) -> Fit | Misfit:
-    """A static fit that also has quota headroom for one more VM after what is in use and held."""
-    fit = static_fit(site, site_vo, needs)
-    if isinstance(fit, Misfit):
-        return fit
-    short = headroom(site_vo, held, fit.flavor, floating_ips_of(fit))
-    return Misfit(site.name, Failed.QUOTA, short) if short else fit

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -286,7 +286,3 @@ def usage_by_site(conn: Connection) -> dict[tuple[str, str], Usage]:
     """What offers and live sessions hold, per (site, VO)."""
     rows = conn.execute(select(tables.holdings))
     return {(row.site, row.vo): _usage_of(row) for row in rows}
-
-
-def count_sessions(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(tables.sessions)).scalar_one())
