@@ -273,5 +273,3 @@ def read_update(tree: dict[str, Any]) -> UpdateRequest:
     if node.get("value") in (None, ""):
         raise InvalidRequest("the update has no 'value'")
     return UpdateRequest(kind=kind, path=str(node["path"]), value=node["value"])
-
-

@@ -61,10 +61,11 @@ def insert_offersets(conn: Connection, items: list[tuple[OfferSet, dict[str, Any
             for offerset, request, owner in items
         ],
     )
-    insert_sessions(conn, [session for offerset, _, _ in items for session in offerset.offers])
+    offers = [(session, rank) for offerset, _, _ in items for rank, session in enumerate(offerset.offers)]
+    insert_sessions(conn, [session for session, _ in offers], [rank for _, rank in offers])
 
 
-def _session_row(session: Session) -> dict[str, Any]:
+def _session_row(session: Session, position: int | None) -> dict[str, Any]:
     placement = session.placement
     return {
         "uuid": str(session.uuid),
@@ -81,14 +82,17 @@ def _session_row(session: Session) -> dict[str, Any]:
         "instances": 1 if placement else 0,
         "floating_ips": placement.floating_ips if placement else 0,
         "document": session.model_dump(mode="json"),
+        "position": position,
     }
 
 
-def insert_sessions(conn: Connection, sessions: list[Session]) -> None:
-    """Store new sessions, their first history rows, and the capacity they hold — one statement each."""
+def insert_sessions(conn: Connection, sessions: list[Session], positions: list[int] | None = None) -> None:
+    """Store new sessions (with their rank in their offer set, if they are offers), their first history rows,
+    and the capacity they hold — one statement each."""
     if not sessions:
         return
-    rows = [_session_row(s) for s in sessions]
+    ranks: list[int | None] = list(positions) if positions is not None else [None] * len(sessions)
+    rows = [_session_row(s, rank) for s, rank in zip(sessions, ranks, strict=True)]
     conn.execute(_INSERT_SESSIONS, rows)
     conn.execute(
         _INSERT_TRANSITIONS,
@@ -188,10 +192,9 @@ def sessions_of(conn: Connection, offerset_uuid: UUID) -> list[Session]:
     rows = conn.execute(
         select(tables.sessions)
         .where(tables.sessions.c.offerset_uuid == str(offerset_uuid))
-        .order_by(tables.sessions.c.created, tables.sessions.c.uuid)
+        .order_by(tables.sessions.c.position, tables.sessions.c.created, tables.sessions.c.uuid)
     )
-    sessions = [_session_from_row(row) for row in rows]
-    return sorted(sessions, key=lambda s: s.name or "")
+    return [_session_from_row(row) for row in rows]
 
 
 def get_offerset(conn: Connection, uuid: UUID) -> OfferSet | None:

@@ -69,6 +69,7 @@ sessions = Table(
     Column("instances", Integer, nullable=False, default=0),
     Column("floating_ips", Integer, nullable=False, default=0),
     Column("document", JSON, nullable=False),
+    Column("position", Integer, doc="Rank within its offer set (null for direct sessions and older rows)."),
     Index("ix_sessions_phase_expires", "phase", "expires"),
 )
 

@@ -114,3 +114,28 @@ def test_migration_backfills_the_ledger(tmp_path):
     store = Store.open(url)
     assert ledger(store) == {("A", "v"): records.Usage(instances=1, cores=2, memory_mib=4096, floating_ips=1)}
     store.close()
+
+
+def twelve_offers(request, usage, now) -> Plan:
+    block = ScheduleBlock(start=now, duration=timedelta(hours=1))
+    return Plan(
+        offers=[
+            Offer(
+                placement=Placement(site=f"S{i}", vo="v", flavor_id="f", flavor_name="f", cores=1, memory_mib=1024),
+                schedule=ScheduleOffer(preparing=block, available=block, releasing=block),
+                cores=MinMax(min=1, max=1),
+                memory_gib=MinMax(min=1, max=1),
+            )
+            for i in range(12)
+        ]
+    )
+
+
+def test_offer_set_reads_back_in_ranked_order(database_url):
+    store = Store.open(database_url)
+    made = create_offerset(store, REQUEST, twelve_offers, NOW, timedelta(minutes=5))
+    with store.reading() as conn:
+        again = records.get_offerset(conn, made.uuid)
+    assert [o.uuid for o in again.offers] == [o.uuid for o in made.offers]
+    assert [o.placement.site for o in again.offers] == [f"S{i}" for i in range(12)]  # offer-10 after offer-9
+    store.close()
