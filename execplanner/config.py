@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from execplanner.errors import ExecPlannerError
 
@@ -56,6 +56,29 @@ class Settings(BaseModel):
     admin_token: SecretStr | None = Field(
         None, description="Bearer token for /admin endpoints; without one they answer loopback callers only."
     )
+
+    issuers: list[str] = Field(
+        default_factory=list,
+        description="Trusted OIDC token issuers, exactly as their tokens' `iss` (comma-separated in the environment); "
+        "none: bearer tokens are ignored and every caller is anonymous.",
+    )
+    audience: str | None = Field(None, description="When set, a token's `aud` must contain it.")
+    require_token: bool = Field(
+        False, description="Refuse (401) callers without a valid bearer token; otherwise anonymous callers may ask."
+    )
+
+    @field_validator("issuers", mode="before")
+    @classmethod
+    def _split_issuers(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _token_needs_an_issuer(self) -> Settings:
+        if self.require_token and not self.issuers:
+            raise ValueError("require_token needs at least one trusted issuer (EXECPLANNER_ISSUERS)")
+        return self
 
     @property
     def database_url(self) -> str:

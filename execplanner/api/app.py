@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from execplanner.api import broker, note, vosi
 from execplanner.api import catalogue as catalogue_api
+from execplanner.api.caller import verifier_for
 from execplanner.api.catalogue import LiveCatalogue
 from execplanner.api.errors import HANDLERS
 from execplanner.config import Settings
@@ -100,5 +101,6 @@ def create_app(settings: Settings, *, planner: Planner | None = None) -> Starlet
     app.state.settings = settings
     app.state.catalogue = live
     app.state.planner = planner or FederationPlanner(live, settings.default_vo, settings.max_offers)
+    app.state.verifier = verifier_for(settings)
     app.state.health = lambda: (True, [])
     return app

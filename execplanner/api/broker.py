@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from execplanner.api.caller import caller_of, check_owner
 from execplanner.api.documents import base_url, read_document, respond, response_format
 from execplanner.errors import InvalidRequest, NotFound
 from execplanner.executables.protocol import describe_inline
@@ -80,39 +81,52 @@ async def _read_request(request: Request) -> tuple[OfferSetRequest | None, dict[
 async def post_offerset(request: Request) -> Response:
     fmt = response_format(request)
     state = request.app.state
+    caller = await caller_of(request)
     offer_request, tree, reasons = await _read_request(request)
     if offer_request is None:
         dialect = decode.detect_dialect(tree)
         name = tree.get("name") if isinstance(tree.get("name"), str) else None
-        offerset = await run_in_threadpool(record_refusal, state.store, name, dialect, reasons, _now(), tree)
+        offerset = await run_in_threadpool(
+            record_refusal, state.store, name, dialect, reasons, _now(), tree, caller.owner
+        )
     else:
         expiry = timedelta(seconds=state.settings.offer_expiry_seconds)
-        offerset = await state.writer.submit(Ask(offer_request, _now(), expiry))
+        offerset = await state.writer.submit(Ask(offer_request, _now(), expiry, caller))
     return _offerset_response(request, offerset, fmt, status=303)
 
 
-async def _load(request: Request, find: Callable[[Connection, UUID], T | None], what: str) -> T:
-    """Read one stored document by the uuid in the path; 404 when there is none."""
+async def _load(
+    request: Request,
+    find: Callable[[Connection, UUID], T | None],
+    owner_of: Callable[[Connection, UUID], str | None],
+    what: str,
+) -> T:
+    """Read one stored document by the uuid in the path: 404 when there is none, 401/403 when it is not the
+    caller's."""
     uuid = _uuid(request)
+    caller = await caller_of(request)
 
-    def load() -> T | None:
+    def load() -> tuple[T | None, str | None]:
         with request.app.state.store.reading() as conn:
-            return find(conn, uuid)
+            return find(conn, uuid), owner_of(conn, uuid)
 
-    found = await run_in_threadpool(load)
+    found, owner = await run_in_threadpool(load)
     if found is None:
         raise NotFound(f"no {what} {uuid}")
+    check_owner(caller, owner, what)
     return found
 
 
 async def get_offerset(request: Request) -> Response:
     fmt = response_format(request)
-    return _offerset_response(request, await _load(request, records.get_offerset, "offer set"), fmt)
+    offerset = await _load(request, records.get_offerset, records.owner_of_offerset, "offer set")
+    return _offerset_response(request, offerset, fmt)
 
 
 async def get_session(request: Request) -> Response:
     fmt = response_format(request)
-    return _session_response(request, await _load(request, records.get_session, "session"), fmt)
+    session = await _load(request, records.get_session, records.owner_of_session, "session")
+    return _session_response(request, session, fmt)
 
 
 async def post_session(request: Request) -> Response:
@@ -123,9 +137,13 @@ async def post_session(request: Request) -> Response:
     if body_fmt is Format.XML:
         validate_xml(body, decode.ROOT_UPDATE)
     update = decode.read_update(tree)
+    caller = await caller_of(request)
 
     def change() -> Session:
         with request.app.state.store.transaction() as conn:
+            if records.get_session(conn, uuid) is None:
+                raise NotFound(f"no session {uuid}")
+            check_owner(caller, records.owner_of_session(conn, uuid), "session")
             return update_session(conn, uuid, update, _now())
 
     session = await run_in_threadpool(change)
@@ -135,10 +153,13 @@ async def post_session(request: Request) -> Response:
 async def post_direct(request: Request) -> Response:
     fmt = response_format(request)
     state = request.app.state
+    caller = await caller_of(request)
     offer_request, _tree, reasons = await _read_request(request)
     if offer_request is None:
         raise InvalidRequest(reasons[0].message)
-    session = await run_in_threadpool(create_direct, state.store, offer_request, state.planner, _now())
+    session = await run_in_threadpool(
+        lambda: create_direct(state.store, offer_request, state.planner, _now(), caller=caller)
+    )
     return _session_response(request, session, fmt, status=303)
 
 

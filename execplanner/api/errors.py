@@ -35,7 +35,12 @@ async def on_execplanner_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ExecPlannerError)
     if exc.status >= 500:
         log.error("request_failed path=%s error=%s", request.url.path, exc.message)
-    return error_response(request, exc.status, exc.message, exc.details)
+    response = error_response(request, exc.status, exc.message, exc.details)
+    if exc.status == 401:
+        verifier = getattr(request.app.state, "verifier", None)
+        for challenge in verifier.challenges() if verifier is not None else ["Bearer"]:
+            response.headers.append("WWW-Authenticate", challenge)
+    return response
 
 
 async def on_http_exception(request: Request, exc: Exception) -> Response:

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from execplanner.api.caller import caller_of
 from execplanner.api.documents import base_url, respond, response_format
 from execplanner.errors import BodyTooLarge, InvalidExecutable, InvalidRequest, UnsupportedMediaType
 from execplanner.executables import describe_bytes
@@ -21,7 +22,7 @@ from execplanner.formats import note2022
 from execplanner.formats.media import Format
 from execplanner.formats.tree import load_yaml
 from execplanner.model.requirements import Requirements
-from execplanner.planner.plan import Plan
+from execplanner.planner.plan import Caller, Plan
 from execplanner.store import records
 
 
@@ -76,13 +77,13 @@ def _describe(parts: dict[str, tuple[bytes, str | None]]) -> Requirements | None
     return None
 
 
-def _plan(request: Request, question: note2022.NoteQuestion) -> tuple[Any, Plan | None]:
+def _plan(request: Request, question: note2022.NoteQuestion, caller: Caller) -> tuple[Any, Plan | None]:
     offer_request = note2022.to_request(question)
     if offer_request is None:
         return None, None
     with request.app.state.store.reading() as conn:
         usage = records.usage_by_site(conn)
-    return offer_request, request.app.state.planner(offer_request, usage, datetime.now(UTC))
+    return offer_request, request.app.state.planner(offer_request, usage, datetime.now(UTC), caller)
 
 
 def _no(
@@ -94,7 +95,7 @@ def _no(
 
 
 async def _answer(request: Request, question: note2022.NoteQuestion, fmt: Format) -> Response:
-    offer_request, plan = await run_in_threadpool(_plan, request, question)
+    offer_request, plan = await run_in_threadpool(_plan, request, question, await caller_of(request))
     settings = request.app.state.settings
     url = base_url(request)
     if plan is None:

@@ -60,12 +60,17 @@ class Capability:
     interfaces: tuple[Interface, ...]
 
 
-def _anonymous_and_token(url: str, use: str, query_types: tuple[str, ...] = ()) -> tuple[Interface, ...]:
-    """VOResource allows one security method per interface, so an endpoint open to both is listed twice."""
-    return (
-        Interface(url, use, token_secured=False, query_types=query_types),
-        Interface(url, use, token_secured=True, query_types=query_types),
-    )
+def _secured_as_configured(
+    settings: Settings, url: str, use: str, query_types: tuple[str, ...] = ()
+) -> tuple[Interface, ...]:
+    """One interface per way in: anonymous unless a token is required, token when issuers are trusted.
+    VOResource allows one security method per interface, so an endpoint open to both is listed twice."""
+    ways = []
+    if not settings.require_token:
+        ways.append(False)
+    if settings.issuers:
+        ways.append(True)
+    return tuple(Interface(url, use, token_secured=secured, query_types=query_types) for secured in ways)
 
 
 def service_capabilities(base_url: str, settings: Settings) -> list[Capability]:
@@ -86,13 +91,13 @@ def service_capabilities(base_url: str, settings: Settings) -> list[Capability]:
             settings.broker_standard_id,
             "ExecutionBroker: POST a task description to <base>/offersets to receive offers; accept one by "
             "updating <base>/sessions/{uuid}. The standardID is a placeholder until IVOA assigns one.",
-            _anonymous_and_token(base, "base"),
+            _secured_as_configured(settings, base, "base"),
         ),
         Capability(
             settings.planner_standard_id,
             "Legacy ExecutionPlanner (2022 note): ask whether a task can run here with GET or multipart POST "
             "to /accepts. The standardID is a placeholder until IVOA assigns one.",
-            _anonymous_and_token(f"{base}/accepts", "base", ("GET", "POST")),
+            _secured_as_configured(settings, f"{base}/accepts", "base", ("GET", "POST")),
         ),
     ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +33,19 @@ def _fail(answer: requests.Response) -> None:
     raise click.ClickException(f"{answer.status_code}: " + "; ".join(messages))
 
 
+TOKEN_ENV_VARS = ("EXECPLANNER_OIDC_TOKEN", "OIDC_ACCESS_TOKEN")
+
+
+def _authorization() -> dict[str, str]:
+    """The caller's bearer token from the environment (never a flag: command lines are visible to others)."""
+    token = next((os.environ[name].strip() for name in TOKEN_ENV_VARS if os.environ.get(name, "").strip()), None)
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def _call(method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+    headers = {"Accept": "application/json", **_authorization(), **kwargs.pop("headers", {})}
     try:
-        answer = requests.request(
-            method, url, headers={"Accept": "application/json", **kwargs.pop("headers", {})}, timeout=60, **kwargs
-        )
+        answer = requests.request(method, url, headers=headers, timeout=60, **kwargs)
     except requests.RequestException as exc:
         raise click.ClickException(f"cannot reach {url}: {exc}") from exc
     if answer.status_code >= 400:

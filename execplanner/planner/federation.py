@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -28,7 +28,7 @@ from execplanner.model.documents import (
 from execplanner.model.message import Message
 from execplanner.planner.match import Failed, Fit, Misfit, floating_ips_of, headroom, static_fit
 from execplanner.planner.needs import Needs, needs_of, requirements_for
-from execplanner.planner.plan import Offer, Plan
+from execplanner.planner.plan import ANONYMOUS, VM_OPERATOR, Caller, Offer, Plan
 from execplanner.planner.schedule import interval_end
 from execplanner.store.records import Usage
 
@@ -103,11 +103,20 @@ class FederationPlanner:
     max_offers: int = 4
     _matches: MatchCache = field(default_factory=MatchCache, compare=False, repr=False)
 
-    def __call__(self, request: OfferSetRequest, usage: dict[tuple[str, str], Usage], now: datetime) -> Plan:
+    def __call__(
+        self,
+        request: OfferSetRequest,
+        usage: dict[tuple[str, str], Usage],
+        now: datetime,
+        caller: Caller = ANONYMOUS,
+    ) -> Plan:
         requirements = requirements_for(request)
         needs = needs_of(request, requirements)
-        vo = request.vo or self.default_vo
         catalogue = self.catalogue()
+        vo, chosen = choose_vo(request.vo, caller, self.default_vo, catalogue.vos)
+        refusal = entitlement_refusal(caller, vo)
+        if refusal:
+            return Plan(messages=[refusal])
         matches = self._matches.get(catalogue, vo, needs)
         if matches is None:
             return Plan(messages=[Message.error("no reachable site in the catalogue supports the VO {vo}", vo=vo)])
@@ -127,7 +136,48 @@ class FederationPlanner:
         if not fits:
             return Plan(messages=explain([*matches.misfits, *full], needs, vo))
         offers = _choose(fits, starts, needs, usage, vo, self.max_offers)
-        return Plan(offers=offers, messages=[*requirements.messages])
+        return Plan(offers=offers, messages=[*chosen, *requirements.messages])
+
+
+def choose_vo(
+    requested: str | None, caller: Caller, default_vo: str, known: Callable[[], Collection[str]]
+) -> tuple[str, list[Message]]:
+    """The VO to plan for: the request's; else one the caller's token names that the catalogue knows (the
+    default VO if they are in it, else one they may launch in, else the first); else the configured default.
+    Says so when the token chose."""
+    if requested:
+        return requested, []
+    if not caller.vos:
+        return default_vo, []
+    catalogued = known()
+    candidates = [vo for vo in caller.vos if vo in catalogued]
+    if not candidates or default_vo in candidates:
+        return default_vo, []
+    launchable = [vo for vo in candidates if caller.launch_known(vo)]
+    vo = (launchable or candidates)[0]
+    return vo, [Message.info("the request names no VO; planned for {vo}, which your token names", vo=vo)]
+
+
+def entitlement_refusal(caller: Caller, vo: str) -> Message | None:
+    """EGI FedCloud sites let a VO member launch only with the VO's vm_operator entitlement: refuse up front,
+    saying which entitlement is missing, when the caller's token shows they lack it."""
+    may_launch = caller.launch_known(vo)
+    if may_launch is None or may_launch:
+        return None
+    entitlement = VM_OPERATOR.format(vo=vo)
+    if vo not in caller.vos:
+        return Message.error(
+            "your token shows no membership of {vo}; EGI FedCloud sites launch virtual machines for {vo} only for "
+            "members holding the entitlement {entitlement}",
+            vo=vo,
+            entitlement=entitlement,
+        )
+    return Message.error(
+        "you are a member of {vo} but lack the entitlement {entitlement}: EGI FedCloud sites let only VO members "
+        "with the vm_operator role launch virtual machines; ask the VO's managers for that role",
+        vo=vo,
+        entitlement=entitlement,
+    )
 
 
 def start_times(needs: Needs, now: datetime, count: int) -> list[datetime]:

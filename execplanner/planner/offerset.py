@@ -21,7 +21,7 @@ from execplanner.model.documents import (
 )
 from execplanner.model.message import Message
 from execplanner.model.phase import Phase
-from execplanner.planner.plan import Offer, Planner
+from execplanner.planner.plan import ANONYMOUS, Caller, Offer, Planner
 from execplanner.store import records
 from execplanner.store.database import Store
 
@@ -63,14 +63,14 @@ class Ask:
     request: OfferSetRequest
     now: datetime
     expiry: timedelta
-    owner: str | None = None
+    caller: Caller = ANONYMOUS
 
 
 def _plan_one(ask: Ask, planner: Planner, usage: dict[tuple[str, str], records.Usage]) -> OfferSet:
     uuid = uuid4()
     expires = ask.now + ask.expiry
     request = ask.request
-    plan = planner(request, usage, ask.now)
+    plan = planner(request, usage, ask.now, ask.caller)
     offers = [_session(request, offer, uuid, i, ask.now, expires) for i, offer in enumerate(plan.offers)]
     return OfferSet(
         uuid=uuid,
@@ -100,7 +100,7 @@ def create_offersets(store: Store, asks: list[Ask], planner: Planner) -> list[Of
                 results.append(exc)
                 continue
             usage = records.merge_usage(usage, records.holdings_of(offerset.offers))
-            stored.append((offerset, ask.request.model_dump(mode="json"), ask.owner))
+            stored.append((offerset, ask.request.model_dump(mode="json"), ask.caller.owner))
             results.append(offerset)
         records.insert_offersets(conn, stored)
     for offerset, _request, _owner in stored:
@@ -120,38 +120,44 @@ def create_offerset(
     now: datetime,
     expiry: timedelta,
     *,
-    owner: str | None = None,
+    caller: Caller = ANONYMOUS,
 ) -> OfferSet:
     """One request, planned and stored on its own."""
-    [result] = create_offersets(store, [Ask(request, now, expiry, owner)], planner)
+    [result] = create_offersets(store, [Ask(request, now, expiry, caller)], planner)
     if isinstance(result, Exception):
         raise result
     return result
 
 
 def record_refusal(
-    store: Store, name: str | None, dialect: Dialect, messages: list[Message], now: datetime, sent: dict[str, Any]
+    store: Store,
+    name: str | None,
+    dialect: Dialect,
+    messages: list[Message],
+    now: datetime,
+    sent: dict[str, Any],
+    owner: str | None = None,
 ) -> OfferSet:
     """A NO that never reached the planner (e.g. an unknown executable type), stored like any offer set."""
     offerset = OfferSet(uuid=uuid4(), name=name, created=now, dialect=dialect, result=Result.NO, messages=messages)
     with store.transaction() as conn:
-        records.insert_offersets(conn, [(offerset, sent, None)])
+        records.insert_offersets(conn, [(offerset, sent, owner)])
     return offerset
 
 
 def create_direct(
-    store: Store, request: OfferSetRequest, planner: Planner, now: datetime, *, owner: str | None = None
+    store: Store, request: OfferSetRequest, planner: Planner, now: datetime, *, caller: Caller = ANONYMOUS
 ) -> Session:
     """Direct execution: plan like an offer set, take the best offer, store it already ACCEPTED."""
     with store.transaction() as conn:
         records.lock_capacity(conn)
-        plan = planner(request, records.usage_by_site(conn), now)
+        plan = planner(request, records.usage_by_site(conn), now, caller)
         if not plan.offers:
             raise InvalidRequest("the request cannot be planned", details=[m.message for m in plan.messages])
         session = _session(request, plan.offers[0], uuid4(), 0, now, now).model_copy(
             update={"offerset": None, "phase": Phase.INITIAL, "expires": None, "messages": plan.messages}
         )
-        records.insert_sessions(conn, [session])
+        records.insert_sessions(conn, [session], owners=[caller.owner])
         apply(conn, session.uuid, Phase.ACCEPTED, "direct execution request", now, expect=Phase.INITIAL)
         stored = records.get_session(conn, session.uuid)
     assert stored is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -25,7 +26,30 @@ class Plan:
     messages: list[Message] = field(default_factory=list)
 
 
-class Planner(Protocol):
-    """A pure function of the request, what is already held, and the time."""
+VM_OPERATOR = "urn:mace:egi.eu:group:{vo}:role=vm_operator#aai.egi.eu"
 
-    def __call__(self, request: OfferSetRequest, usage: dict[tuple[str, str], Usage], now: datetime) -> Plan: ...
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks, as far as the planner cares: the VOs their token names and, where the token's issuer says
+    (EGI Check-in entitlements), in which of them they may launch virtual machines. Plain data, so the planner
+    stays independent of how tokens are checked (`api/` builds it from an `auth.Identity`)."""
+
+    owner: str | None = None
+    vos: tuple[str, ...] = ()
+    may_launch: Mapping[str, bool] | None = None  # None: the token says nothing about roles (or no token)
+
+    def launch_known(self, vo: str) -> bool | None:
+        """True/False when the caller's entitlements decide it for `vo`; None when nobody can tell."""
+        return None if self.may_launch is None else self.may_launch.get(vo, False)
+
+
+ANONYMOUS = Caller()
+
+
+class Planner(Protocol):
+    """A pure function of the request, what is already held, the time, and who asks."""
+
+    def __call__(
+        self, request: OfferSetRequest, usage: dict[tuple[str, str], Usage], now: datetime, caller: Caller = ...
+    ) -> Plan: ...

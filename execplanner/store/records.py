@@ -61,11 +61,11 @@ def insert_offersets(conn: Connection, items: list[tuple[OfferSet, dict[str, Any
             for offerset, request, owner in items
         ],
     )
-    offers = [(session, rank) for offerset, _, _ in items for rank, session in enumerate(offerset.offers)]
-    insert_sessions(conn, [session for session, _ in offers], [rank for _, rank in offers])
+    offers = [(session, rank, owner) for offerset, _, owner in items for rank, session in enumerate(offerset.offers)]
+    insert_sessions(conn, [s for s, _, _ in offers], [rank for _, rank, _ in offers], [owner for *_, owner in offers])
 
 
-def _session_row(session: Session, position: int | None) -> dict[str, Any]:
+def _session_row(session: Session, position: int | None, owner: str | None) -> dict[str, Any]:
     placement = session.placement
     return {
         "uuid": str(session.uuid),
@@ -83,16 +83,23 @@ def _session_row(session: Session, position: int | None) -> dict[str, Any]:
         "floating_ips": placement.floating_ips if placement else 0,
         "document": session.model_dump(mode="json"),
         "position": position,
+        "owner": owner,
     }
 
 
-def insert_sessions(conn: Connection, sessions: list[Session], positions: list[int] | None = None) -> None:
-    """Store new sessions (with their rank in their offer set, if they are offers), their first history rows,
-    and the capacity they hold — one statement each."""
+def insert_sessions(
+    conn: Connection,
+    sessions: list[Session],
+    positions: list[int] | None = None,
+    owners: list[str | None] | None = None,
+) -> None:
+    """Store new sessions (with their rank in their offer set, if they are offers, and their owner), their
+    first history rows, and the capacity they hold — one statement each."""
     if not sessions:
         return
     ranks: list[int | None] = list(positions) if positions is not None else [None] * len(sessions)
-    rows = [_session_row(s, rank) for s, rank in zip(sessions, ranks, strict=True)]
+    whose: list[str | None] = list(owners) if owners is not None else [None] * len(sessions)
+    rows = [_session_row(s, rank, owner) for s, rank, owner in zip(sessions, ranks, whose, strict=True)]
     conn.execute(_INSERT_SESSIONS, rows)
     conn.execute(
         _INSERT_TRANSITIONS,
@@ -211,6 +218,15 @@ def get_offerset(conn: Connection, uuid: UUID) -> OfferSet | None:
         offers=sessions_of(conn, uuid),
         messages=[Message.model_validate(m) for m in row.messages],
     )
+
+
+def owner_of_session(conn: Connection, uuid: UUID) -> str | None:
+    """Who asked for the session (`subject@issuer`), or None when nobody authenticated (or no such session)."""
+    return conn.execute(select(tables.sessions.c.owner).where(tables.sessions.c.uuid == str(uuid))).scalar()
+
+
+def owner_of_offerset(conn: Connection, uuid: UUID) -> str | None:
+    return conn.execute(select(tables.offersets.c.owner).where(tables.offersets.c.uuid == str(uuid))).scalar()
 
 
 def write_phase(conn: Connection, uuid: UUID, from_phase: Phase, to_phase: Phase, reason: str, at: datetime) -> bool:

@@ -70,6 +70,7 @@ sessions = Table(
     Column("floating_ips", Integer, nullable=False, default=0),
     Column("document", JSON, nullable=False),
     Column("position", Integer, doc="Rank within its offer set (null for direct sessions and older rows)."),
+    Column("owner", String(256), doc="subject@issuer of whoever asked; null when they sent no token."),
     Index("ix_sessions_phase_expires", "phase", "expires"),
 )
 

@@ -214,8 +214,16 @@ def test_standard_ids_come_from_the_settings() -> None:
     assert {"ivo://example.org/std/Broker#v2", "ivo://x/p"} <= set(capabilities_by_id(root))
 
 
+CHECKIN = "https://aai.egi.eu/auth/realms/egi"
+
+
+def trusting(**more: object) -> Settings:
+    """Settings of a service that trusts EGI Check-in tokens (so its broker interfaces are listed twice)."""
+    return Settings(issuers=[CHECKIN], **more)
+
+
 def test_access_urls_sit_under_the_base_url_whatever_its_trailing_slash() -> None:
-    settings = Settings()
+    settings = trusting()
     for base in ("https://b.example.org/exec", "https://b.example.org/exec/"):
         found = capabilities_by_id(parse(vosi.capabilities_xml(base, settings)))
         assert access_urls(found[vosi.VOSI_CAPABILITIES_ID]) == ["https://b.example.org/exec/capabilities"]
@@ -225,14 +233,14 @@ def test_access_urls_sit_under_the_base_url_whatever_its_trailing_slash() -> Non
 
 
 def test_vosi_urls_are_full_and_broker_url_is_a_base() -> None:
-    found = capabilities_by_id(parse(vosi.capabilities_xml("https://b.example.org", Settings())))
+    found = capabilities_by_id(parse(vosi.capabilities_xml("https://b.example.org", trusting())))
     assert [u.get("use") for u in found[vosi.VOSI_CAPABILITIES_ID].iter("accessURL")] == ["full"]
     assert [u.get("use") for u in found[vosi.VOSI_AVAILABILITY_ID].iter("accessURL")] == ["full"]
     assert [u.get("use") for u in found[Settings().broker_standard_id].iter("accessURL")] == ["base", "base"]
 
 
 def test_only_the_authenticated_interfaces_carry_one_empty_token_security_method() -> None:
-    found = capabilities_by_id(parse(vosi.capabilities_xml("https://b.example.org", Settings())))
+    found = capabilities_by_id(parse(vosi.capabilities_xml("https://b.example.org", trusting())))
     for vosi_id in (vosi.VOSI_CAPABILITIES_ID, vosi.VOSI_AVAILABILITY_ID):
         assert list(found[vosi_id].iter("securityMethod")) == []
     for standard_id in (Settings().broker_standard_id, Settings().planner_standard_id):
@@ -241,6 +249,18 @@ def test_only_the_authenticated_interfaces_carry_one_empty_token_security_method
         (method,) = authenticated.findall("securityMethod")
         assert method.get("standardID") == "ivo://ivoa.net/sso#token"
         assert len(method) == 0 and not (method.text or "").strip()
+
+
+def test_interfaces_follow_what_the_operator_configured(schemas: VosiSchemas) -> None:
+    """No trusted issuer: anonymous only. Tokens required: the token interface only."""
+    for settings, expected in ((Settings(), [[]]), (trusting(require_token=True), [["ivo://ivoa.net/sso#token"]])):
+        document = vosi.capabilities_xml("https://b.example.org", settings)
+        schemas.capabilities.validate(document)
+        found = capabilities_by_id(parse(document))
+        for standard_id in (settings.broker_standard_id, settings.planner_standard_id):
+            interfaces = found[standard_id].findall("interface")
+            methods = [[m.get("standardID") for m in i.findall("securityMethod")] for i in interfaces]
+            assert methods == expected
 
 
 def test_http_date_is_an_imf_fixdate_in_gmt() -> None:
@@ -282,7 +302,7 @@ def test_capabilities_answer_a_conditional_get_with_304(server: LiveServer) -> N
 
 
 def test_configured_base_url_wins_over_the_request(server: LiveServer, schemas: VosiSchemas) -> None:
-    server.app.state.settings = Settings(base_url="https://broker.example.org/exec/")
+    server.app.state.settings = trusting(base_url="https://broker.example.org/exec/")
     response = requests.get(f"{server.url}/capabilities", timeout=5)
     schemas.capabilities.validate(response.content)
     found = capabilities_by_id(parse(response.content))

@@ -32,7 +32,7 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 REQUEST = OfferSetRequest(executable=Executable(kind=ExecutableKind.JUPYTER_NOTEBOOK, location="https://x/a.ipynb"))
 
 
-def two_offers(request, usage, now) -> Plan:
+def two_offers(request, usage, now, caller=None) -> Plan:
     """A fixed planner: two offers on one site, an hour apart (these tests are about phases, not placement)."""
     offers = []
     for hours in (0, 1):

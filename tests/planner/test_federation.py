@@ -33,7 +33,8 @@ from execplanner.model.documents import (
 from execplanner.model.documents import (
     Image as ImageSpec,
 )
-from execplanner.planner.federation import FederationPlanner
+from execplanner.planner.federation import FederationPlanner, choose_vo
+from execplanner.planner.plan import Caller
 from execplanner.store.records import Usage
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -285,3 +286,64 @@ def test_notebooks_need_a_public_jupyter_port(kind):
     request = OfferSetRequest(executable=Executable(kind=kind, location="https://x/nb.ipynb"))
     plan = PLANNER(request, {}, NOW)
     assert plan.offers and all(o.placement.public_access for o in plan.offers)
+
+
+# --- who asks: the VO from the token, and EGI's vm_operator rule ---------------------------------------------
+
+OPERATOR = Caller(owner="alice@checkin", vos=("vo.escape.eu",), may_launch={"vo.escape.eu": True})
+MEMBER_ONLY = Caller(owner="bob@checkin", vos=("vo.escape.eu",), may_launch={"vo.escape.eu": False})
+
+
+def test_a_vm_operator_gets_offers():
+    plan = PLANNER(container(), {}, NOW, OPERATOR)
+    assert plan.offers
+
+
+def test_a_member_without_vm_operator_gets_a_no_naming_the_entitlement():
+    plan = PLANNER(container(), {}, NOW, MEMBER_ONLY)
+    assert not plan.offers
+    [message] = plan.messages
+    assert message.level.value == "ERROR"
+    assert "urn:mace:egi.eu:group:vo.escape.eu:role=vm_operator#aai.egi.eu" in message.message
+    assert "vm_operator role" in message.message
+
+
+def test_a_non_member_gets_a_no_saying_so():
+    request = container()
+    request.vo = "vo.access.egi.eu"
+    plan = PLANNER(request, {}, NOW, OPERATOR)
+    assert not plan.offers
+    assert "no membership of vo.access.egi.eu" in plan.messages[0].message
+
+
+def test_unknown_entitlements_do_not_refuse():
+    """An IAM token (groups, no entitlements) or no token: the planner cannot judge, so it plans."""
+    plan = PLANNER(container(), {}, NOW, Caller(owner="carol@iam", vos=("escape",), may_launch=None))
+    assert plan.offers
+
+
+def test_the_vo_comes_from_the_token_when_the_request_names_none():
+    planner = FederationPlanner(catalogue=catalogue, default_vo="vo.elsewhere.eu", max_offers=4)
+    plan = planner(container(), {}, NOW, OPERATOR)
+    assert plan.offers and {o.placement.vo for o in plan.offers} == {"vo.escape.eu"}
+    assert any("planned for vo.escape.eu, which your token names" in m.message for m in plan.messages)
+
+
+def test_the_request_vo_beats_the_token():
+    assert choose_vo("vo.access.egi.eu", OPERATOR, "vo.escape.eu", KNOWN) == ("vo.access.egi.eu", [])
+
+
+KNOWN = {"a.eu", "b.eu", "c.eu", "vo.escape.eu"}.copy
+
+
+def test_the_token_vo_prefers_the_default_then_one_the_caller_may_launch_in():
+    caller = Caller(vos=("a.eu", "b.eu", "c.eu"), may_launch={"a.eu": False, "b.eu": True, "c.eu": True})
+    assert choose_vo(None, caller, "c.eu", KNOWN)[0] == "c.eu"
+    assert choose_vo(None, caller, "z.eu", KNOWN)[0] == "b.eu"
+    assert choose_vo(None, Caller(vos=("a.eu", "b.eu")), "z.eu", KNOWN)[0] == "a.eu"
+    assert choose_vo(None, Caller(), "z.eu", KNOWN) == ("z.eu", [])
+
+
+def test_token_vos_the_catalogue_does_not_know_are_ignored():
+    """IAM groups such as /escape name no FedCloud VO: the default stands."""
+    assert choose_vo(None, Caller(vos=("escape",)), "vo.escape.eu", KNOWN) == ("vo.escape.eu", [])

@@ -27,7 +27,7 @@ from execplanner.store.database import Store
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 
-def one_slot_planner(request, usage, now) -> Plan:
+def one_slot_planner(request, usage, now, caller=None) -> Plan:
     """One offer on a site with room for three VMs; a request named 'boom' makes the planner fail."""
     if request.name == "boom":
         raise RuntimeError("planner bug for this request only")

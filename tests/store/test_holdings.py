@@ -23,7 +23,7 @@ from execplanner.model.documents import (
 )
 from execplanner.model.phase import HOLDING_PHASES
 from execplanner.planner.offerset import create_offerset
-from execplanner.planner.plan import Offer, Plan
+from execplanner.planner.plan import Caller, Offer, Plan
 from execplanner.store import records
 from execplanner.store.database import MIGRATIONS, Store
 
@@ -31,7 +31,7 @@ NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 REQUEST = OfferSetRequest(executable=Executable(kind=ExecutableKind.DOCKER_CONTAINER))
 
 
-def spread(request, usage, now) -> Plan:
+def spread(request, usage, now, caller=None) -> Plan:
     """Three offers on three sites of different sizes."""
     block = ScheduleBlock(start=now, duration=timedelta(hours=1))
     return Plan(
@@ -116,7 +116,7 @@ def test_migration_backfills_the_ledger(tmp_path):
     store.close()
 
 
-def twelve_offers(request, usage, now) -> Plan:
+def twelve_offers(request, usage, now, caller=None) -> Plan:
     block = ScheduleBlock(start=now, duration=timedelta(hours=1))
     return Plan(
         offers=[
@@ -138,4 +138,47 @@ def test_offer_set_reads_back_in_ranked_order(database_url):
         again = records.get_offerset(conn, made.uuid)
     assert [o.uuid for o in again.offers] == [o.uuid for o in made.offers]
     assert [o.placement.site for o in again.offers] == [f"S{i}" for i in range(12)]  # offer-10 after offer-9
+    store.close()
+
+
+def test_offers_belong_to_whoever_asked(database_url):
+    store = Store.open(database_url)
+    alice = Caller(owner="alice@https://aai.egi.eu/auth/realms/egi")
+    mine = create_offerset(store, REQUEST, twelve_offers, NOW, timedelta(minutes=5), caller=alice)
+    anonymous = create_offerset(store, REQUEST, twelve_offers, NOW, timedelta(minutes=5))
+    with store.reading() as conn:
+        assert records.owner_of_offerset(conn, mine.uuid) == alice.owner
+        assert {records.owner_of_session(conn, o.uuid) for o in mine.offers} == {alice.owner}
+        assert records.owner_of_offerset(conn, anonymous.uuid) is None
+        assert {records.owner_of_session(conn, o.uuid) for o in anonymous.offers} == {None}
+    store.close()
+
+
+def test_migration_gives_existing_sessions_their_offer_sets_owner(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = sqlalchemy.create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+        conn.execute(
+            sqlalchemy.text(
+                "INSERT INTO offersets (uuid, created, dialect, result, owner, messages, request) VALUES "
+                "('o1', '2026-01-01', '2025', 'YES', 'alice@checkin', '[]', '{}')"
+            )
+        )
+        conn.execute(
+            sqlalchemy.text(
+                "INSERT INTO sessions (uuid, offerset_uuid, created, updated, phase, dialect, cores, memory_mib, "
+                "instances, floating_ips, document) VALUES "
+                "('s1', 'o1', '2026-01-01', '2026-01-01', 'OFFERED', '2025', 0, 0, 0, 0, '{}'), "
+                "('s2', NULL, '2026-01-01', '2026-01-01', 'ACCEPTED', '2025', 0, 0, 0, 0, '{}')"
+            )
+        )
+    engine.dispose()
+    store = Store.open(url)
+    with store.reading() as conn:
+        owners = dict(conn.execute(sqlalchemy.text("SELECT uuid, owner FROM sessions")).all())
+    assert owners == {"s1": "alice@checkin", "s2": None}
     store.close()
