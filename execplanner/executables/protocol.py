@@ -24,7 +24,7 @@ from execplanner.model.documents import (
     StorageResource,
 )
 from execplanner.model.documents import Port as ProtocolPort
-from execplanner.model.requirements import Estimate, Port, Requirements, Source, mib_to_gib
+from execplanner.model.requirements import Estimate, Gpu, Port, Requirements, Source, mib_to_gib
 
 CONTAINER_KINDS = frozenset(
     {
@@ -82,6 +82,13 @@ def _apply_request_resources(request: OfferSetRequest, requirements: Requirement
             compute.memory_min_mib = Estimate.declared(asked.memory.min * 1024, "requested")
         if asked.memory.max is not None:
             compute.memory_max_mib = Estimate.declared(asked.memory.max * 1024, "requested")
+        if asked.gpus.min:
+            known = compute.gpu
+            compute.gpu = Gpu(
+                count=Estimate.declared(asked.gpus.min, "requested"),
+                vendor=known.vendor if known else None,
+                model=known.model if known else None,
+            )
     disk = sum(s.size.min or 0 for s in request.storage)
     if disk:
         requirements.disk_min_mib = Estimate.declared(disk * 1024, "requested storage")

@@ -197,6 +197,7 @@ def _read_compute(node: Any, index: int) -> ComputeResource:
         name=_name(node),
         cores=_min_max(node.get("cores"), where + ".cores"),
         memory=_min_max(node.get("memory"), where + ".memory"),
+        gpus=_min_max(node.get("gpus"), where + ".gpus"),
         volumes=[_read_volume(v, f"{where}.volumes[{i}]") for i, v in enumerate(as_list(node.get("volumes")))],
     )
 

@@ -167,7 +167,10 @@ def _compute_tree(compute: ComputeResource, dialect: Dialect) -> dict[str, Any]:
     if dialect is Dialect.CALYCOPIS_2026:
         cores = compute.cores_offered or compute.cores
         memory = compute.memory_offered or compute.memory
-        out.update(_drop_none({"cores": _range(cores), "memory": _range(memory), "volumes": volumes}))
+        gpus = compute.gpus_offered or compute.gpus
+        out.update(
+            _drop_none({"cores": _range(cores), "memory": _range(memory), "gpus": _range(gpus), "volumes": volumes})
+        )
     else:
         out.update(
             _drop_none(
@@ -176,6 +179,7 @@ def _compute_tree(compute: ComputeResource, dialect: Dialect) -> dict[str, Any]:
                     "memory": _drop_none(
                         {"requested": _range(compute.memory), "offered": _range(compute.memory_offered)}
                     ),
+                    "gpus": _drop_none({"requested": _range(compute.gpus), "offered": _range(compute.gpus_offered)}),
                     "volumes": volumes,
                 }
             )

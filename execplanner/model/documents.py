@@ -117,9 +117,11 @@ class ComputeResource(_Model):
     uuid: UUID | None = None
     cores: MinMax = Field(default_factory=MinMax)
     memory: MinMax = Field(default_factory=MinMax, description="GiB")
+    gpus: MinMax = Field(default_factory=MinMax, description="execplanner extension: GPUs on the VM")
     volumes: list[VolumeMount] = Field(default_factory=list)
     cores_offered: MinMax | None = None
     memory_offered: MinMax | None = None
+    gpus_offered: MinMax | None = None
 
 
 class StorageResource(_Model):

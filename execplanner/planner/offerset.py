@@ -14,6 +14,7 @@ from execplanner.lifecycle.transitions import apply
 from execplanner.model.documents import (
     ComputeResource,
     Dialect,
+    MinMax,
     OfferSet,
     OfferSetRequest,
     Result,
@@ -32,8 +33,14 @@ def _session(
     request: OfferSetRequest, offer: Offer, offerset: UUID, index: int, now: datetime, expires: datetime
 ) -> Session:
     compute = request.compute or [ComputeResource()]
+    gpus = offer.placement.gpus
     first = compute[0].model_copy(
-        update={"uuid": uuid4(), "cores_offered": offer.cores, "memory_offered": offer.memory_gib}
+        update={
+            "uuid": uuid4(),
+            "cores_offered": offer.cores,
+            "memory_offered": offer.memory_gib,
+            "gpus_offered": MinMax(min=gpus, max=gpus) if gpus else None,
+        }
     )
     executable = request.executable.model_copy(update={"uuid": uuid4(), "created": now})
     name = f"{request.name}-offer-{index}" if request.name else f"offer-{index}"
