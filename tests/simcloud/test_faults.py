@@ -19,9 +19,8 @@ UBUNTU = "ubuntu-22.04"
 def _boot(conn: openstack.connection.Connection, name: str) -> openstack.compute.v2.server.Server:
     image = next(i.id for i in conn.image.images() if i.name == UBUNTU)
     network = next(conn.network.networks(name="int-net")).id
-    return conn.compute.create_server(
-        name=name, flavor_id=conn.compute.find_flavor("m1.small").id, image_id=image, networks=[{"uuid": network}]
-    )
+    flavor = conn.compute.find_flavor("m1.small", ignore_missing=False).id
+    return conn.compute.create_server(name=name, flavor_id=flavor, image_id=image, networks=[{"uuid": network}])
 
 
 def test_error_fault_fails_one_call_then_clears(simcloud: SimFederation) -> None:

@@ -85,7 +85,7 @@ def test_state_file_survives_a_restart(tmp_path: Path) -> None:
         image = next(i.id for i in conn.image.images() if i.name == "ubuntu-22.04")
         conn.compute.create_server(
             name="kept-vm",
-            flavor_id=conn.compute.find_flavor("m1.small").id,
+            flavor_id=conn.compute.find_flavor("m1.small", ignore_missing=False).id,
             image_id=image,
             networks=[{"uuid": next(conn.network.networks(name="int-net")).id}],
         )

@@ -29,7 +29,7 @@ def test_boot_attach_floating_ip_and_tear_down(simcloud_fresh: SimFederation) ->
     fed = simcloud_fresh
     conn = connect(fed, "IN2P3-IRES")
     keypair = conn.compute.create_keypair(name="session-1234", public_key=PUBLIC_KEY)
-    flavor = conn.compute.find_flavor("m1.large")
+    flavor = conn.compute.find_flavor("m1.large", ignore_missing=False)
     server = conn.compute.create_server(
         name="execplanner-1234",
         flavor_id=flavor.id,
@@ -72,7 +72,7 @@ def test_deleting_a_server_leaves_its_floating_ip_allocated_but_free(simcloud_fr
     conn = connect(simcloud_fresh, "IFCA-LCG2")
     server = conn.compute.create_server(
         name="leaky",
-        flavor_id=conn.compute.find_flavor("cm4.small").id,
+        flavor_id=conn.compute.find_flavor("cm4.small", ignore_missing=False).id,
         image_id=_image(conn, "Image for EGI Ubuntu 22.04 [Ubuntu/22.04/VirtualBox]"),
         networks=[{"uuid": _network(conn, "private")}],
     )
@@ -92,7 +92,7 @@ def test_provider_network_gives_a_public_address_directly(simcloud: SimFederatio
     assert list(conn.network.networks(is_router_external=True)) == []
     server = conn.compute.create_server(
         name="direct",
-        flavor_id=conn.compute.find_flavor("cor2mem4hd40").id,
+        flavor_id=conn.compute.find_flavor("cor2mem4hd40", ignore_missing=False).id,
         image_id=_image(conn, "Ubuntu-22.04-Docker"),
     )  # the only network: auto
     server = conn.compute.wait_for_server(server, interval=0.05, wait=10)
@@ -106,7 +106,7 @@ def test_several_networks_and_none_chosen_is_a_conflict(simcloud: SimFederation)
     with pytest.raises(openstack.exceptions.HttpException) as caught:
         conn.compute.create_server(
             name="x",
-            flavor_id=conn.compute.find_flavor("cm4.small").id,
+            flavor_id=conn.compute.find_flavor("cm4.small", ignore_missing=False).id,
             image_id=_image(conn, "Image for EGI Ubuntu 22.04 [Ubuntu/22.04/VirtualBox]"),
             networks=[{"uuid": _network(conn, "public")}],
         )
@@ -137,7 +137,7 @@ def test_images_carry_properties_and_respect_visibility(simcloud: SimFederation)
 
 def test_boot_beyond_quota_is_refused_as_nova_does(simcloud_fresh: SimFederation) -> None:
     conn = connect(simcloud_fresh, "CYFRONET-CLOUD")  # quota: 5 instances, 16 cores
-    flavor = conn.compute.find_flavor("cpu4-ram8")
+    flavor = conn.compute.find_flavor("cpu4-ram8", ignore_missing=False)
     image = _image(conn, "img-2f81c0d4")
     for n in range(4):
         conn.compute.create_server(name=f"vm-{n}", flavor_id=flavor.id, image_id=image)
