@@ -12,13 +12,14 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from execplanner.api import broker, note, vosi
 from execplanner.api import catalogue as catalogue_api
-from execplanner.api.caller import verifier_for
+from execplanner.api.caller import AuthenticatedHeader, verifier_for
 from execplanner.api.catalogue import LiveCatalogue
 from execplanner.api.errors import HANDLERS
 from execplanner.config import Settings
@@ -97,7 +98,12 @@ def create_app(settings: Settings, *, planner: Planner | None = None) -> Starlet
         Route("/openapi.yaml", openapi_document, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=HANDLERS)  # type: ignore[arg-type]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        middleware=[Middleware(AuthenticatedHeader)] if settings.issuers else [],  # no tokens, nothing to confirm
+    )
     app.state.settings = settings
     app.state.catalogue = live
     app.state.planner = planner or FederationPlanner(live, settings.default_vo, settings.max_offers)

@@ -12,6 +12,7 @@ import logging
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from execplanner.auth import Identity, TokenVerifier, TrustedIssuer, bearer_token
 from execplanner.config import Settings
@@ -47,7 +48,32 @@ async def caller_of(request: Request) -> Caller:
             raise Unauthorized("this service needs a bearer token from one of its trusted issuers")
         return ANONYMOUS
     identity = await run_in_threadpool(verifier.verify, token)  # type: ignore[union-attr]
-    return caller_from(identity)
+    caller = caller_from(identity)
+    request.state.authenticated = caller.owner
+    return caller
+
+
+class AuthenticatedHeader:
+    """Adds `X-VO-Authenticated: <subject@issuer>` to the answer of a request whose token was accepted, as IVOA
+    SSO lets a service confirm to clients (pyvo among them) who it took them to be."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_identity(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                who = scope.get("state", {}).get("authenticated")
+                if who:
+                    message.setdefault("headers", [])
+                    message["headers"] = [*message["headers"], (b"x-vo-authenticated", who.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_identity)
 
 
 def check_owner(caller: Caller, owner: str | None, what: str) -> None:

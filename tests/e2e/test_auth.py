@@ -160,3 +160,10 @@ def test_the_client_commands_send_the_token_from_the_environment(server, people)
     accepted = runner.invoke(main, ["sessions", "accept", first], env=alice)
     assert accepted.exit_code == 0 and "ACCEPTED" in accepted.output
     assert people["alice"] not in asked.output + accepted.output
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_accepted_token_is_confirmed_in_x_vo_authenticated(http, server, idp, people):
+    answer = ask(http, server, people["alice"])
+    assert answer.headers["X-VO-Authenticated"] == f"alice@{idp.issuer}"
+    assert "X-VO-Authenticated" not in ask(http, server, None).headers
