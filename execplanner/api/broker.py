@@ -132,12 +132,12 @@ async def get_session(request: Request) -> Response:
 async def post_session(request: Request) -> Response:
     fmt = response_format(request)
     uuid = _uuid(request)
+    caller = await caller_of(request)
     settings = request.app.state.settings
     tree, body_fmt, body = await read_document(request, settings.max_body_bytes, decode.ROOT_UPDATE)
     if body_fmt is Format.XML:
         validate_xml(body, decode.ROOT_UPDATE)
     update = decode.read_update(tree)
-    caller = await caller_of(request)
 
     def change() -> Session:
         with request.app.state.store.transaction() as conn:

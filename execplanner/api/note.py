@@ -94,8 +94,8 @@ def _no(
     return respond(tree, fmt, root=note2022.ROOT_ANSWER)
 
 
-async def _answer(request: Request, question: note2022.NoteQuestion, fmt: Format) -> Response:
-    offer_request, plan = await run_in_threadpool(_plan, request, question, await caller_of(request))
+async def _answer(request: Request, question: note2022.NoteQuestion, fmt: Format, caller: Caller) -> Response:
+    offer_request, plan = await run_in_threadpool(_plan, request, question, caller)
     settings = request.app.state.settings
     url = base_url(request)
     if plan is None:
@@ -122,11 +122,13 @@ async def _answer(request: Request, question: note2022.NoteQuestion, fmt: Format
 
 async def get_accepts(request: Request) -> Response:
     fmt = response_format(request)
-    return await _answer(request, _question_from_params(request.query_params), fmt)
+    caller = await caller_of(request)
+    return await _answer(request, _question_from_params(request.query_params), fmt, caller)
 
 
 async def post_accepts(request: Request) -> Response:
     fmt = response_format(request)
+    caller = await caller_of(request)
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         raise UnsupportedMediaType("POST /accepts takes multipart/form-data: a 'tasktype' part and 'taskinfo.*' parts")
@@ -156,7 +158,7 @@ async def post_accepts(request: Request) -> Response:
         raise InvalidRequest(f"malformed multipart body: {exc}") from exc
     question = _question_from_params(params)
     question.described = await run_in_threadpool(_describe, parts)
-    return await _answer(request, question, fmt)
+    return await _answer(request, question, fmt, caller)
 
 
 routes = [

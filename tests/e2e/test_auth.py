@@ -167,3 +167,10 @@ def test_an_accepted_token_is_confirmed_in_x_vo_authenticated(http, server, idp,
     answer = ask(http, server, people["alice"])
     assert answer.headers["X-VO-Authenticated"] == f"alice@{idp.issuer}"
     assert "X-VO-Authenticated" not in ask(http, server, None).headers
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_bad_token_is_refused_before_the_body_is_judged(http, server):
+    """A client with a broken token learns that first, whatever else is wrong with its request."""
+    answer = http.post(server.url("/offersets"), data=b"{not json", headers={**JSON, **bearer("not-a-jwt")})
+    assert answer.status_code == 401
