@@ -66,11 +66,9 @@ class AuthenticatedHeader:
             return
 
         async def send_with_identity(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                who = scope.get("state", {}).get("authenticated")
-                if who:
-                    message.setdefault("headers", [])
-                    message["headers"] = [*message["headers"], (b"x-vo-authenticated", who.encode())]
+            who = scope.get("state", {}).get("authenticated") if message["type"] == "http.response.start" else None
+            if who:
+                message = {**message, "headers": [*message.get("headers", []), (b"x-vo-authenticated", who.encode())]}
             await send(message)
 
         await self.app(scope, receive, send_with_identity)

@@ -3,7 +3,9 @@ a migration from a database that predates it."""
 
 from __future__ import annotations
 
+import contextlib
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy
@@ -94,14 +96,22 @@ def test_ledger_follows_every_transition(database_url):
     store.close()
 
 
-def test_migration_backfills_the_ledger(tmp_path):
-    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+@contextlib.contextmanager
+def database_at(url: str, revision: str) -> Iterator[sqlalchemy.Connection]:
+    """A database migrated only up to `revision`, for the test to fill as an older release would have."""
     engine = sqlalchemy.create_engine(url)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "0001")
+        command.upgrade(config, revision)
+        yield conn
+    engine.dispose()
+
+
+def test_migration_backfills_the_ledger(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    with database_at(url, "0001") as conn:
         conn.execute(
             sqlalchemy.text(
                 "INSERT INTO sessions (uuid, created, updated, phase, dialect, site, vo, cores, memory_mib, instances, "
@@ -110,7 +120,6 @@ def test_migration_backfills_the_ledger(tmp_path):
                 "('u2', '2026-01-01', '2026-01-01', 'COMPLETED', '2025', 'A', 'v', 8, 9000, 1, 0, '{}')"
             )
         )
-    engine.dispose()
     store = Store.open(url)
     assert ledger(store) == {("A", "v"): records.Usage(instances=1, cores=2, memory_mib=4096, floating_ips=1)}
     store.close()
@@ -156,12 +165,7 @@ def test_offers_belong_to_whoever_asked(database_url):
 
 def test_migration_gives_existing_sessions_their_offer_sets_owner(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    engine = sqlalchemy.create_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0003")
+    with database_at(url, "0003") as conn:
         conn.execute(
             sqlalchemy.text(
                 "INSERT INTO offersets (uuid, created, dialect, result, owner, messages, request) VALUES "
@@ -176,7 +180,6 @@ def test_migration_gives_existing_sessions_their_offer_sets_owner(tmp_path):
                 "('s2', NULL, '2026-01-01', '2026-01-01', 'ACCEPTED', '2025', 0, 0, 0, 0, '{}')"
             )
         )
-    engine.dispose()
     store = Store.open(url)
     with store.reading() as conn:
         owners = dict(conn.execute(sqlalchemy.text("SELECT uuid, owner FROM sessions")).all())
