@@ -174,3 +174,23 @@ def test_a_bad_token_is_refused_before_the_body_is_judged(http, server):
     """A client with a broken token learns that first, whatever else is wrong with its request."""
     answer = http.post(server.url("/offersets"), data=b"{not json", headers={**JSON, **bearer("not-a-jwt")})
     assert answer.status_code == 401
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Basic YWxpY2U6c2VjcmV0",
+        "Bearer",
+        "Bearer a b",
+        "Bearer " + "a" * 20000,
+        "Bearer é",
+        "Bearer a.b.c",
+        "bearer ...",
+    ],
+)
+def test_hostile_authorization_headers_are_401s(http, server, header):
+    answer = http.post(server.url("/offersets"), data=request_for(), headers={**JSON, "Authorization": header},
+                       allow_redirects=False)
+    assert answer.status_code == 401, answer.text
+    assert answer.json()["messages"][0]["message"]
