@@ -47,7 +47,8 @@ async def caller_of(request: Request) -> Caller:
         if state.settings.require_token:
             raise Unauthorized("this service needs a bearer token from one of its trusted issuers")
         return ANONYMOUS
-    identity = await run_in_threadpool(verifier.verify, token)  # type: ignore[union-attr]
+    assert verifier is not None
+    identity = verifier.cached(token) or await run_in_threadpool(verifier.verify, token)
     caller = caller_from(identity)
     request.state.authenticated = caller.owner
     return caller

@@ -79,6 +79,7 @@ class TokenVerifier:
         self._keys = KeySets(self._http, timeout=timeout, clock=clock)
         self._userinfo_cache: TokenCache[_Claims] = TokenCache()
         self._introspected: TokenCache[Identity] = TokenCache()
+        self._verified: TokenCache[Identity] = TokenCache()
 
     @property
     def issuers(self) -> list[TrustedIssuer]:
@@ -90,8 +91,17 @@ class TokenVerifier:
             f'ivoa_bearer standard_id="{IVOA_OPENID}", access_url="{issuer}"' for issuer in self._issuers
         ]
 
+    def cached(self, token: str) -> Identity | None:
+        """The identity of a token verified before and not yet expired; None otherwise. Never blocks, so the
+        API can answer a client's repeated requests without a trip to a worker thread."""
+        now = self._clock()
+        return self._verified.get(token, now) or self._introspected.get(token, now)
+
     def verify(self, token: str) -> Identity:
         """The caller's identity, or `Unauthorized` with a reason safe to show them and to log."""
+        known = self.cached(token)
+        if known is not None:
+            return known
         shown_issuer = "-"
         try:
             if not token or len(token) > MAX_TOKEN_LENGTH:
@@ -135,8 +145,11 @@ class TokenVerifier:
             raise Unauthorized("token signing algorithm does not match the issuer's key") from None
         except PyJWTError:
             raise Unauthorized("token is malformed") from None
-        expires = _claims.check_times(claims, self._clock(), self._leeway)
-        return self._identity(token, issuer, metadata, claims, expires)
+        now = self._clock()
+        expires = _claims.check_times(claims, now, self._leeway)
+        identity = self._identity(token, issuer, metadata, claims, expires)
+        self._verified.put(token, identity, now, expires)  # a signed token stays valid until it expires
+        return identity
 
     def _identity(
         self, token: str, issuer: TrustedIssuer, metadata: IssuerMetadata, claims: Mapping[str, Any], expires: float

@@ -317,3 +317,25 @@ def test_many_threads_at_once(idp: FakeIdP, clock: ManualClock) -> None:
     for token in tokens:
         verifier.verify(token)
     assert idp.calls["userinfo"] == 64
+
+
+def test_a_verified_token_is_remembered_until_it_expires(idp: FakeIdP, clock: ManualClock, caplog) -> None:
+    idp.entitlements["alice"] = [OPERATOR]
+    verifier = verifier_for(idp, clock)
+    token = idp.mint("alice", lifetime=120)
+    assert verifier.cached(token) is None
+    first = verifier.verify(token)
+    calls = dict(idp.calls)
+    assert verifier.cached(token) == first
+    assert verifier.verify(token) == first
+    assert dict(idp.calls) == calls  # nothing asked of the issuer the second time
+    clock.advance(121 + 30)  # past expiry and leeway
+    assert verifier.cached(token) is None
+    assert refused(verifier, token, caplog) == "token expired"
+
+
+def test_a_refused_token_is_not_remembered(idp: FakeIdP, clock: ManualClock, caplog) -> None:
+    verifier = verifier_for(idp, clock)
+    token = idp.mint("alice", exp=1)
+    refused(verifier, token, caplog)
+    assert verifier.cached(token) is None
