@@ -67,7 +67,7 @@ def measure_service(catalogue_path: Path, workdir: Path, clients: int, per_clien
 
 def measure_baseline(size: int, clients: int, per_client: int, name: str):
     process, url = start(
-        [sys.executable, str(Path(__file__).with_name("baseline_server.py")), str(size)],
+        [sys.executable, str(Path(__file__).with_name("_baseline_server.py")), str(size)],
         {**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:

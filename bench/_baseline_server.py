@@ -1,4 +1,5 @@
-"""The baseline for bench/offersets.py: a bare starlette endpoint that answers a POST with a fixed body."""
+"""The baseline for bench/offersets.py: a bare starlette endpoint that answers a POST with a fixed body.
+A helper, not a benchmark: `make bench` runs only the files not starting with `_`."""
 
 from __future__ import annotations
 
