@@ -141,9 +141,7 @@ async def post_session(request: Request) -> Response:
 
     def change() -> Session:
         with request.app.state.store.transaction() as conn:
-            if records.get_session(conn, uuid) is None:
-                raise NotFound(f"no session {uuid}")
-            check_owner(caller, records.owner_of_session(conn, uuid), "session")
+            check_owner(caller, records.owner_of_session(conn, uuid), "session")  # no session: None, then 404 below
             return update_session(conn, uuid, update, _now())
 
     session = await run_in_threadpool(change)
