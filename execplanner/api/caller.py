@@ -68,8 +68,9 @@ class AuthenticatedHeader:
 
         async def send_with_identity(message: Message) -> None:
             who = scope.get("state", {}).get("authenticated") if message["type"] == "http.response.start" else None
-            if who:
-                message = {**message, "headers": [*message.get("headers", []), (b"x-vo-authenticated", who.encode())]}
+            if who and who.isprintable():  # a subject with control characters would break the header: leave it out
+                value = who.encode("ascii", "replace")
+                message = {**message, "headers": [*message.get("headers", []), (b"x-vo-authenticated", value)]}
             await send(message)
 
         await self.app(scope, receive, send_with_identity)
