@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     TypeDecorator,
 )
 
@@ -47,7 +48,7 @@ offersets = Table(
     Column("name", String(256)),
     Column("result", String(3), nullable=False),
     Column("expires", UTCDateTime),
-    Column("owner", String(256)),
+    Column("owner", Text),
     Column("messages", JSON, nullable=False),
     Column("request", JSON, nullable=False),
 )
@@ -70,7 +71,7 @@ sessions = Table(
     Column("floating_ips", Integer, nullable=False, default=0),
     Column("document", JSON, nullable=False),
     Column("position", Integer, doc="Rank within its offer set (null for direct sessions and older rows)."),
-    Column("owner", String(256), doc="subject@issuer of whoever asked; null when they sent no token."),
+    Column("owner", Text, doc="subject@issuer of whoever asked; null when they sent no token."),
     Index("ix_sessions_phase_expires", "phase", "expires"),
 )
 

@@ -203,3 +203,13 @@ def test_a_subject_that_cannot_be_a_header_value_is_not_confirmed(http, server, 
     answer = ask(http, server, idp.mint("eve\r\nX-Injected: 1"))
     assert answer.status_code == 303
     assert "X-Injected" not in answer.headers and "X-VO-Authenticated" not in answer.headers
+
+
+def test_the_longest_subject_oidc_allows_is_an_owner_like_any_other(http, server, idp):
+    """OIDC subjects may be 255 characters; with the issuer's URL the owner is longer than that."""
+    subject = "s" * 255
+    idp.entitlements[subject] = [OPERATOR]
+    found = offerset(http, server, idp.mint(subject))
+    assert found["result"] == "YES"
+    other = http.get(found["offers"][0]["href"], headers={**JSON, **bearer(idp.mint("x"))})
+    assert other.status_code == 403
