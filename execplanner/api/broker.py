@@ -85,7 +85,7 @@ async def post_offerset(request: Request) -> Response:
     offer_request, tree, reasons = await _read_request(request)
     if offer_request is None:
         dialect = decode.detect_dialect(tree)
-        name = tree.get("name") if isinstance(tree.get("name"), str) else None
+        name = decode.request_name(tree)
         offerset = await run_in_threadpool(
             record_refusal, state.store, name, dialect, reasons, _now(), tree, caller.owner
         )

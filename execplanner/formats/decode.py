@@ -87,11 +87,26 @@ def detect_dialect(tree: dict[str, Any]) -> Dialect:
     return Dialect.CALYCOPIS_2026 if any(looks_2026(n) for n in nodes) else Dialect.BROKER_2025
 
 
+NAME_LIMIT = 256
+
+
 def _name(node: dict[str, Any]) -> str | None:
+    """A document's or component's name (2026: `meta.name`), at most `NAME_LIMIT` characters."""
     meta = node.get("meta")
     if isinstance(meta, dict) and meta.get("name"):
-        return str(meta["name"])
-    return str(node["name"]) if node.get("name") not in (None, "") else None
+        name = str(meta["name"])
+    elif node.get("name") not in (None, ""):
+        name = str(node["name"])
+    else:
+        return None
+    if len(name) > NAME_LIMIT:
+        raise InvalidRequest(f"a name may have at most {NAME_LIMIT} characters; '{name[:40]}…' has {len(name)}")
+    return name
+
+
+def request_name(tree: dict[str, Any]) -> str | None:
+    """The request's own name, checked as when the request is read (for requests refused before reading)."""
+    return _name(tree)
 
 
 def _type_of(node: dict[str, Any]) -> str | None:

@@ -85,12 +85,18 @@ class OfferSetWriter:
             batch, stopping = self._next_batch()
             if not batch:
                 continue
-            try:
-                results: list[OfferSet | Exception] = create_offersets(
-                    self._store, [p.ask for p in batch], self._planner
-                )
-            except Exception as exc:  # noqa: BLE001 — the transaction failed: every request in it gets the error
-                log.error("offerset_batch_failed size=%d error=%s", len(batch), exc)
-                results = [exc] * len(batch)
+            results = self._store_batch([p.ask for p in batch])
             for pending, result in zip(batch, results, strict=True):
                 pending.loop.call_soon_threadsafe(_settle, pending.future, result)
+
+    def _store_batch(self, asks: list[Ask]) -> list[OfferSet | Exception]:
+        """One transaction for the batch; if it fails, each request again on its own, so one request the
+        database refuses cannot take its neighbours' offers down with it."""
+        try:
+            return create_offersets(self._store, asks, self._planner)
+        except Exception as exc:  # noqa: BLE001 — reported per request below
+            if len(asks) == 1:
+                log.error("offerset_failed error=%s", exc)
+                return [exc]
+            log.warning("offerset_batch_failed size=%d error=%s; storing one by one", len(asks), exc)
+        return [result for ask in asks for result in self._store_batch([ask])]

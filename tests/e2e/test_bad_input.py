@@ -78,6 +78,23 @@ BAD_BODIES = [
         "cores",
         id="negative-cores",
     ),
+    pytest.param(
+        json.dumps({**GOOD, "name": "n" * 1000}).encode(), "application/json", 400, "at most 256", id="long-name"
+    ),
+    pytest.param(
+        json.dumps({"name": "n" * 1000, "executable": {"type": "urn:quantum-annealer"}}).encode(),
+        "application/json",
+        400,
+        "at most 256",
+        id="long-name-and-unknown-type",
+    ),
+    pytest.param(
+        json.dumps({"meta": {"name": "m" * 300}, "executable": {"kind": GOOD["executable"]["type"]}}).encode(),
+        "application/json",
+        400,
+        "at most 256",
+        id="long-meta-name",
+    ),
     pytest.param(json.dumps(GOOD).encode(), "text/plain", 415, "not supported", id="wrong-content-type"),
     pytest.param(b"", "application/json", 400, "empty", id="empty-body"),
 ]

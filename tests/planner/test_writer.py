@@ -93,3 +93,26 @@ def test_stop_finishes_what_was_submitted(store):
 
     results = asyncio.run(submit_then_stop())
     assert [r.result for r in results] == [Result.YES, Result.YES]
+
+
+def test_a_request_the_database_refuses_does_not_sink_its_batch(postgres_url_fresh):
+    """PostgreSQL refuses a 300-character offer-set name (requests read from documents cannot carry one; this one
+    is built directly): the batch's transaction fails, and the writer stores its neighbours one by one."""
+    store = Store.open(postgres_url_fresh)
+    writer = OfferSetWriter(store, one_slot_planner)
+    writer.start()
+
+    async def submit_all():
+        asks = [ask("a"), ask("n" * 300), ask("c")]
+        pending = [writer.enqueue(a) for a in asks]  # queued together, so they share one batch
+        return await asyncio.gather(*pending, return_exceptions=True)
+
+    try:
+        results = asyncio.run(submit_all())
+    finally:
+        writer.stop()
+    assert isinstance(results[1], Exception)
+    assert [r.result for r in (results[0], results[2])] == [Result.YES, Result.YES]
+    with store.reading() as conn:
+        assert records.usage_by_site(conn)[("S", "v")].instances == 2  # the refused one holds nothing
+    store.close()
