@@ -45,6 +45,8 @@ def subject(claims: Mapping[str, Any]) -> str:
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise Unauthorized("token names no subject")
+    if not sub.isprintable() or len(sub) > 1024:  # it becomes the owner of what the caller creates
+        raise Unauthorized("token's subject is not a usable identifier")
     return sub
 
 

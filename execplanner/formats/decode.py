@@ -101,6 +101,8 @@ def _name(node: dict[str, Any]) -> str | None:
         return None
     if len(name) > NAME_LIMIT:
         raise InvalidRequest(f"a name may have at most {NAME_LIMIT} characters; '{name[:40]}…' has {len(name)}")
+    if not name.isprintable():
+        raise InvalidRequest(f"a name may not contain control characters: {name[:40]!r}")
     return name
 
 

@@ -95,6 +95,9 @@ BAD_BODIES = [
         "at most 256",
         id="long-meta-name",
     ),
+    pytest.param(
+        json.dumps({**GOOD, "name": "a\u0000b"}).encode(), "application/json", 400, "control characters", id="nul-name"
+    ),
     pytest.param(json.dumps(GOOD).encode(), "text/plain", 415, "not supported", id="wrong-content-type"),
     pytest.param(b"", "application/json", 400, "empty", id="empty-body"),
 ]
