@@ -115,7 +115,7 @@ class SiteStatus(StrEnum):
 class SiteVO(_Strict):
     """What one VO's project can use on one site."""
 
-    vo: str
+    vo: str = Field(min_length=1, max_length=128)
     project_id: str
     status: SiteStatus = SiteStatus.OK
     error: str | None = None
@@ -153,7 +153,7 @@ class SiteVO(_Strict):
 
 
 class Site(_Strict):
-    name: str = Field(description="GOCDB site name.")
+    name: str = Field(description="GOCDB site name.", min_length=1, max_length=128)
     endpoint: str = Field(description="Keystone v3 URL.")
     country: str | None = None
     operator: str | None = None
