@@ -6,9 +6,11 @@ Entries live until the token's expiry (at most `MAX_TTL`); the oldest-used entry
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
@@ -53,3 +55,32 @@ class TokenCache(Generic[V]):
     def __len__(self) -> int:
         with self._lock:
             return len(self._items)
+
+
+class TokenLocks:
+    """One lock per token being checked right now (keyed by digest), dropped when its last holder leaves."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}
+
+    @contextlib.contextmanager
+    def hold(self, token: str) -> Iterator[None]:
+        key = digest(token)
+        with self._guard:
+            lock, users = self._locks.get(key, (threading.Lock(), 0))
+            self._locks[key] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                lock, users = self._locks[key]
+                if users == 1:
+                    del self._locks[key]
+                else:
+                    self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        with self._guard:
+            return len(self._locks)

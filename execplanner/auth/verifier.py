@@ -19,7 +19,7 @@ import requests
 from jwt.exceptions import InvalidAlgorithmError, InvalidSignatureError, PyJWTError
 
 from execplanner.auth import _claims
-from execplanner.auth._cache import TokenCache
+from execplanner.auth._cache import TokenCache, TokenLocks
 from execplanner.auth._http import Unreachable, call, json_object
 from execplanner.auth._jwks import ALGORITHMS, KeySets
 from execplanner.auth._text import shown
@@ -80,6 +80,7 @@ class TokenVerifier:
         self._userinfo_cache: TokenCache[_Claims] = TokenCache()
         self._introspected: TokenCache[Identity] = TokenCache()
         self._verified: TokenCache[Identity] = TokenCache()
+        self._in_flight = TokenLocks()
 
     @property
     def issuers(self) -> list[TrustedIssuer]:
@@ -98,10 +99,17 @@ class TokenVerifier:
         return self._verified.get(token, now) or self._introspected.get(token, now)
 
     def verify(self, token: str) -> Identity:
-        """The caller's identity, or `Unauthorized` with a reason safe to show them and to log."""
+        """The caller's identity, or `Unauthorized` with a reason safe to show them and to log.
+
+        Concurrent calls with the same new token wait for the first one's answer instead of each asking the
+        issuer (a client's first burst of requests would otherwise cost Check-in one userinfo call each)."""
         known = self.cached(token)
         if known is not None:
             return known
+        with self._in_flight.hold(token):
+            return self.cached(token) or self._verify_now(token)
+
+    def _verify_now(self, token: str) -> Identity:
         shown_issuer = "-"
         try:
             if not token or len(token) > MAX_TOKEN_LENGTH:

@@ -339,3 +339,32 @@ def test_a_refused_token_is_not_remembered(idp: FakeIdP, clock: ManualClock, cap
     token = idp.mint("alice", exp=1)
     refused(verifier, token, caplog)
     assert verifier.cached(token) is None
+
+
+def test_a_burst_with_one_new_token_asks_the_issuer_once(idp: FakeIdP) -> None:
+    """A client's first requests arrive together: Check-in (which rate-limits) sees one userinfo call."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    idp.entitlements["alice"] = [OPERATOR]
+    verifier = TokenVerifier([TrustedIssuer(idp.issuer)])
+    token = idp.mint("alice")
+    start = threading.Barrier(16)
+
+    def verify() -> Identity:
+        start.wait()
+        return verifier.verify(token)
+
+    with ThreadPoolExecutor(16) as pool:
+        identities = list(pool.map(lambda _: verify(), range(16)))
+    assert len(set(identities)) == 1 and identities[0].can_launch(ACCESS)
+    assert idp.calls["userinfo"] == 1
+
+
+def test_token_locks_are_dropped_when_free() -> None:
+    from execplanner.auth._cache import TokenLocks
+
+    locks = TokenLocks()
+    with locks.hold("tok-a"), locks.hold("tok-b"):
+        assert len(locks) == 2
+    assert len(locks) == 0
