@@ -61,6 +61,19 @@ class MatchCache:
         self._lock = threading.Lock()
         self._catalogue: Catalogue | None = None
         self._entries: OrderedDict[tuple[object, ...], Matches | None] = OrderedDict()
+        self._vos: frozenset[str] = frozenset()
+
+    def vos(self, catalogue: Catalogue) -> frozenset[str]:
+        """The VOs the catalogue knows, computed once per catalogue object (not per request)."""
+        with self._lock:
+            if catalogue is self._catalogue:
+                return self._vos
+        vos = frozenset(catalogue.vos())
+        with self._lock:
+            if catalogue is not self._catalogue:
+                self._catalogue, self._entries = catalogue, OrderedDict()
+            self._vos = vos
+        return vos
 
     def get(self, catalogue: Catalogue, vo: str, needs: Needs) -> Matches | None:
         key = (vo, needs.shape)
@@ -71,7 +84,7 @@ class MatchCache:
         value = _match(catalogue, vo, needs)
         with self._lock:
             if catalogue is not self._catalogue:
-                self._catalogue, self._entries = catalogue, OrderedDict()
+                self._catalogue, self._entries, self._vos = catalogue, OrderedDict(), frozenset(catalogue.vos())
             self._entries[key] = value
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
@@ -113,7 +126,7 @@ class FederationPlanner:
         requirements = requirements_for(request)
         needs = needs_of(request, requirements)
         catalogue = self.catalogue()
-        vo, chosen = choose_vo(request.vo, caller, self.default_vo, catalogue.vos)
+        vo, chosen = choose_vo(request.vo, caller, self.default_vo, lambda: self._matches.vos(catalogue))
         refusal = entitlement_refusal(caller, vo)
         if refusal:
             return Plan(messages=[refusal])
