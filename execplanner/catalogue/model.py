@@ -104,6 +104,8 @@ class Quota(_Strict):
     cores: QuotaItem = Field(default_factory=QuotaItem)
     ram: QuotaItem = Field(default_factory=QuotaItem, description="MiB.")
     floating_ips: QuotaItem = Field(default_factory=QuotaItem)
+    volumes: QuotaItem = Field(default_factory=QuotaItem, description="Block-storage (Cinder) volumes.")
+    gigabytes: QuotaItem = Field(default_factory=QuotaItem, description="Block-storage (Cinder) GiB.")
 
 
 class SiteStatus(StrEnum):
