@@ -22,13 +22,13 @@ from execplanner.api import catalogue as catalogue_api
 from execplanner.api.caller import AuthenticatedHeader, verifier_for
 from execplanner.api.catalogue import LiveCatalogue
 from execplanner.api.errors import HANDLERS
+from execplanner.booking import OfferSetWriter
 from execplanner.config import Settings
 from execplanner.errors import ExecPlannerError
 from execplanner.formats.schemas import xsd
 from execplanner.lifecycle import scheduler
 from execplanner.planner.federation import FederationPlanner
 from execplanner.planner.plan import Planner
-from execplanner.planner.writer import OfferSetWriter
 from execplanner.store.database import Store
 
 log = logging.getLogger("execplanner")

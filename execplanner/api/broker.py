@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,17 +15,17 @@ from starlette.routing import Route
 
 from execplanner.api.caller import caller_of, check_owner
 from execplanner.api.documents import base_url, read_document, respond, response_format
+from execplanner.booking import Ask, create_direct, reading, record_refusal
+from execplanner.booking import sessions as booked
 from execplanner.errors import InvalidRequest, NotFound
 from execplanner.executables.protocol import describe_inline
 from execplanner.formats import decode, encode
 from execplanner.formats.media import Format
 from execplanner.formats.schemas import validate_xml
-from execplanner.lifecycle.sessions import update_session
 from execplanner.lifecycle.transitions import client_options
 from execplanner.model.documents import OfferSet, OfferSetRequest, Session
 from execplanner.model.message import Message
-from execplanner.planner.offerset import Ask, create_direct, record_refusal
-from execplanner.store import records
+from execplanner.store.database import Store
 
 log = logging.getLogger("execplanner.api")
 T = TypeVar("T")
@@ -97,8 +96,7 @@ async def post_offerset(request: Request) -> Response:
 
 async def _load(
     request: Request,
-    find: Callable[[Connection, UUID], T | None],
-    owner_of: Callable[[Connection, UUID], str | None],
+    find: Callable[[Store, UUID], tuple[T | None, str | None]],
     what: str,
 ) -> T:
     """Read one stored document by the uuid in the path: 404 when there is none, 401/403 when it is not the
@@ -106,11 +104,7 @@ async def _load(
     uuid = _uuid(request)
     caller = await caller_of(request)
 
-    def load() -> tuple[T | None, str | None]:
-        with request.app.state.store.reading() as conn:
-            return find(conn, uuid), owner_of(conn, uuid)
-
-    found, owner = await run_in_threadpool(load)
+    found, owner = await run_in_threadpool(find, request.app.state.store, uuid)
     if found is None:
         raise NotFound(f"no {what} {uuid}")
     check_owner(caller, owner, what)
@@ -119,13 +113,13 @@ async def _load(
 
 async def get_offerset(request: Request) -> Response:
     fmt = response_format(request)
-    offerset = await _load(request, records.get_offerset, records.owner_of_offerset, "offer set")
+    offerset = await _load(request, reading.offerset, "offer set")
     return _offerset_response(request, offerset, fmt)
 
 
 async def get_session(request: Request) -> Response:
     fmt = response_format(request)
-    session = await _load(request, records.get_session, records.owner_of_session, "session")
+    session = await _load(request, reading.session, "session")
     return _session_response(request, session, fmt)
 
 
@@ -139,12 +133,11 @@ async def post_session(request: Request) -> Response:
         validate_xml(body, decode.ROOT_UPDATE)
     update = decode.read_update(tree)
 
-    def change() -> Session:
-        with request.app.state.store.transaction() as conn:
-            check_owner(caller, records.owner_of_session(conn, uuid), "session")  # no session: None, then 404 below
-            return update_session(conn, uuid, update, _now())
+    def authorise(owner: str | None) -> None:
+        check_owner(caller, owner, "session")
 
-    session = await run_in_threadpool(change)
+    store = request.app.state.store
+    session = await run_in_threadpool(booked.update, store, uuid, update, _now(), authorise)
     return _session_response(request, session, fmt)
 
 

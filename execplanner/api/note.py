@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from execplanner.api.caller import caller_of
 from execplanner.api.documents import base_url, respond, response_format
+from execplanner.booking import ask_only
 from execplanner.errors import BodyTooLarge, InvalidExecutable, InvalidRequest, UnsupportedMediaType
 from execplanner.executables import describe_bytes
 from execplanner.formats import note2022
@@ -23,7 +24,6 @@ from execplanner.formats.media import Format
 from execplanner.formats.tree import load_yaml
 from execplanner.model.requirements import Requirements
 from execplanner.planner.plan import Caller, Plan
-from execplanner.store import records
 
 
 def _question_from_params(params: Any) -> note2022.NoteQuestion:
@@ -81,9 +81,8 @@ def _plan(request: Request, question: note2022.NoteQuestion, caller: Caller) -> 
     offer_request = note2022.to_request(question)
     if offer_request is None:
         return None, None
-    with request.app.state.store.reading() as conn:
-        usage = records.usage_by_site(conn)
-    return offer_request, request.app.state.planner(offer_request, usage, datetime.now(UTC), caller)
+    state = request.app.state
+    return offer_request, ask_only(state.store, offer_request, state.planner, datetime.now(UTC), caller)
 
 
 def _no(

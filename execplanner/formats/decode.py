@@ -13,6 +13,10 @@ from pydantic import BaseModel, ValidationError
 
 from execplanner.errors import InvalidRequest
 from execplanner.formats import uris
+from execplanner.formats.iso8601 import (
+    parse_duration,
+    parse_interval,
+)
 from execplanner.model.documents import (
     ComputeResource,
     DataResource,
@@ -27,10 +31,6 @@ from execplanner.model.documents import (
     StorageResource,
     UpdateRequest,
     VolumeMount,
-)
-from execplanner.planner.schedule import (
-    parse_duration,
-    parse_interval,
 )
 
 ROOT_REQUEST = "offers-request"

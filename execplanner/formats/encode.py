@@ -9,6 +9,11 @@ from typing import Any
 from uuid import UUID
 
 from execplanner.formats import uris
+from execplanner.formats.iso8601 import (
+    format_duration,
+    format_instant,
+    format_interval,
+)
 from execplanner.model.documents import (
     ComputeResource,
     DataResource,
@@ -28,11 +33,6 @@ from execplanner.model.documents import (
 )
 from execplanner.model.message import Message
 from execplanner.model.phase import PHASE_ALIASES_2025, Phase
-from execplanner.planner.schedule import (
-    format_duration,
-    format_instant,
-    format_interval,
-)
 
 
 def _identity(

@@ -11,6 +11,7 @@ from typing import Any
 
 from execplanner.errors import InvalidRequest
 from execplanner.formats import uris
+from execplanner.formats.iso8601 import format_duration, parse_duration
 from execplanner.model.documents import (
     ComputeResource,
     Dialect,
@@ -22,7 +23,6 @@ from execplanner.model.documents import (
     ScheduleRequest,
 )
 from execplanner.model.requirements import Requirements
-from execplanner.planner.schedule import format_duration, parse_duration
 
 ROOT_ANSWER = "execution-planner-response"
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from execplanner.catalogue.model import Catalogue
+from execplanner.model.capacity import Usage
 from execplanner.model.documents import (
     ExecutableKind,
     MinMax,
@@ -27,10 +28,9 @@ from execplanner.model.documents import (
 )
 from execplanner.model.message import Message
 from execplanner.planner.match import Failed, Fit, Misfit, floating_ips_of, headroom, static_fit
-from execplanner.planner.needs import Needs, needs_of, requirements_for
+from execplanner.planner.needs import Needs, needs_of, requirements_of
 from execplanner.planner.plan import ANONYMOUS, VM_OPERATOR, Caller, Offer, Plan
 from execplanner.planner.schedule import interval_end
-from execplanner.store.records import Usage
 
 PREPARING: dict[ExecutableKind, timedelta] = {
     ExecutableKind.JUPYTER_NOTEBOOK: timedelta(minutes=5),
@@ -123,8 +123,8 @@ class FederationPlanner:
         now: datetime,
         caller: Caller = ANONYMOUS,
     ) -> Plan:
-        requirements = requirements_for(request)
-        needs = needs_of(request, requirements)
+        requirements = requirements_of(request)
+        needs = needs_of(request)
         catalogue = self.catalogue()
         vo, chosen = choose_vo(request.vo, caller, self.default_vo, lambda: self._matches.vos(catalogue))
         refusal = entitlement_refusal(caller, vo)

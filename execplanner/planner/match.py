@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from execplanner.catalogue.model import Flavor, Image, Network, PublicAccess, Site, SiteVO
+from execplanner.model.capacity import Usage
 from execplanner.planner.needs import Needs
-from execplanner.store.records import Usage
 
 LINUX_DISTROS = ("ubuntu", "debian", "almalinux", "rocky", "centos", "fedora", "rhel", "opensuse")
 PREFERRED_DISTROS = ("ubuntu", "debian")

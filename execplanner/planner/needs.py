@@ -1,15 +1,15 @@
-"""What a request needs, in the planner's terms, from the `Requirements` that `executables/` derives."""
+"""What a request needs, in the planner's terms, from the `Requirements` that `executables/` derived for it
+(`booking` resolves them into `request.described` before the planner sees the request)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from execplanner.executables.protocol import requirements_for
 from execplanner.model.documents import ExecutableKind, Interval, OfferSetRequest
 from execplanner.model.requirements import Requirements
 
-__all__ = ["Needs", "needs_of", "requirements_for"]
+__all__ = ["Needs", "needs_of"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,15 @@ class Needs:
         )
 
 
-def needs_of(request: OfferSetRequest, requirements: Requirements) -> Needs:
+def requirements_of(request: OfferSetRequest) -> Requirements:
+    """The request's resolved requirements; a request nobody resolved is a programming error."""
+    if request.described is None:
+        raise ValueError("the request's requirements were not resolved (booking.resolved does it)")
+    return request.described
+
+
+def needs_of(request: OfferSetRequest) -> Needs:
+    requirements = requirements_of(request)
     compute = requirements.compute
     gpu = compute.gpu
     cores_min = max(compute.cores_min.value, 1)

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from execplanner.model.capacity import Usage
 from execplanner.model.documents import MinMax, OfferSetRequest, Placement, ScheduleOffer
 from execplanner.model.message import Message
-from execplanner.store.records import Usage
 
 
 @dataclass(frozen=True)

@@ -3,25 +3,40 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import random
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from execplanner import _json
 from execplanner.errors import ExecPlannerError
 
+log = logging.getLogger("execplanner.store")
+T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "execplanner_read_only"
 # JSON columns are written and read with orjson: the session documents are the bulk of every write.
 _JSON = {"json_serializer": _json.dumps_text, "json_deserializer": _json.loads}
+
+
+# PostgreSQL's serialization_failure and deadlock_detected: the transaction did nothing and may simply be run again.
+RETRYABLE = frozenset({"40001", "40P01"})
+ATTEMPTS = 6
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for a conflict the database resolved by aborting this transaction (deadlock, serialisation)."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in RETRYABLE
 
 
 class StoreError(ExecPlannerError):
@@ -95,6 +110,21 @@ class Store:
         """A read-write transaction; on SQLite it holds the database's write lock from its start."""
         with self._writer, self.engine.begin() as connection:
             yield connection
+
+    def run(self, work: Callable[[Connection], T], *, attempts: int = ATTEMPTS) -> T:
+        """`work` in one read-write transaction, run again (a bounded number of times, after a short random
+        pause) when PostgreSQL aborted it to break a deadlock or a serialisation conflict: such an abort undid
+        everything, so running it again is safe, and the client never sees the conflict."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction() as connection:
+                    return work(connection)
+            except DBAPIError as exc:
+                if not is_retryable(exc) or attempt == attempts:
+                    raise
+                log.info("transaction_retried attempt=%d sqlstate=%s", attempt, getattr(exc.orig, "sqlstate", ""))
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 — jitter, not security
+        raise AssertionError("unreachable")
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -12,31 +11,11 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from execplanner.model.capacity import Usage
 from execplanner.model.documents import OfferSet, Result, Session, Transition
 from execplanner.model.message import Message
 from execplanner.model.phase import Phase
 from execplanner.store import tables
-
-
-@dataclass(frozen=True)
-class Usage:
-    """Capacity held on one site and VO by offers and live sessions."""
-
-    instances: int = 0
-    cores: int = 0
-    memory_mib: int = 0
-    floating_ips: int = 0
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.instances + other.instances,
-            self.cores + other.cores,
-            self.memory_mib + other.memory_mib,
-            self.floating_ips + other.floating_ips,
-        )
-
-    def __neg__(self) -> Usage:
-        return Usage(-self.instances, -self.cores, -self.memory_mib, -self.floating_ips)
 
 
 def insert_offersets(conn: Connection, items: list[tuple[OfferSet, dict[str, Any], str | None]]) -> None:

@@ -8,6 +8,7 @@ from uuid import uuid4
 
 import pytest
 
+from execplanner.booking.offersets import create_offerset
 from execplanner.errors import IllegalTransition
 from execplanner.lifecycle.scheduler import expire_due
 from execplanner.lifecycle.sessions import update_session
@@ -23,7 +24,6 @@ from execplanner.model.documents import (
     UpdateRequest,
 )
 from execplanner.model.phase import FINAL_PHASES, Phase
-from execplanner.planner.offerset import create_offerset
 from execplanner.planner.plan import Offer, Plan
 from execplanner.store import records
 from execplanner.store.database import Store

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from execplanner.booking.offersets import resolved
 from execplanner.catalogue.model import (
     Catalogue,
     Flavor,
@@ -20,6 +21,7 @@ from execplanner.catalogue.model import (
     Site,
     SiteVO,
 )
+from execplanner.model.capacity import Usage
 from execplanner.model.documents import (
     ComputeResource,
     Executable,
@@ -35,7 +37,6 @@ from execplanner.model.documents import (
 )
 from execplanner.planner.federation import FederationPlanner, choose_vo
 from execplanner.planner.plan import Caller
-from execplanner.store.records import Usage
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 UBUNTU_DOCKER = Image(
@@ -142,7 +143,12 @@ def catalogue() -> Catalogue:
     )
 
 
-PLANNER = FederationPlanner(catalogue=catalogue, default_vo="vo.escape.eu", max_offers=4)
+FEDERATION = FederationPlanner(catalogue=catalogue, default_vo="vo.escape.eu", max_offers=4)
+
+
+def PLANNER(request, usage, now, *caller):  # noqa: N802 — reads like the planner object it wraps
+    """The planner as booking calls it: with the request's requirements resolved."""
+    return FEDERATION(resolved(request), usage, now, *caller)
 
 
 def container(
@@ -238,9 +244,7 @@ def test_no_for_gpu_model_lists_what_exists(monkeypatch):
     import execplanner.planner.federation as federation
 
     original = federation.needs_of
-    monkeypatch.setattr(
-        federation, "needs_of", lambda req, reqs: replace(original(req, reqs), gpus=1, gpu_model="A100")
-    )
+    monkeypatch.setattr(federation, "needs_of", lambda req: replace(original(req), gpus=1, gpu_model="A100"))
     plan = PLANNER(container(cores=8, memory=32), {}, NOW)
     assert not plan.offers
     assert "A100" in plan.messages[0].message and "Tesla V100" in plan.messages[0].message
@@ -250,9 +254,7 @@ def test_gpu_need_gets_the_gpu_flavor(monkeypatch):
     import execplanner.planner.federation as federation
 
     original = federation.needs_of
-    monkeypatch.setattr(
-        federation, "needs_of", lambda req, reqs: replace(original(req, reqs), gpus=1, gpu_vendor="nvidia")
-    )
+    monkeypatch.setattr(federation, "needs_of", lambda req: replace(original(req), gpus=1, gpu_vendor="nvidia"))
     plan = PLANNER(container(cores=4, memory=16), {}, NOW)
     assert {o.placement.flavor_name for o in plan.offers} == {"g1.gpu-v100"}
     assert all(o.placement.gpus == 1 for o in plan.offers)
@@ -324,7 +326,7 @@ def test_unknown_entitlements_do_not_refuse():
 
 def test_the_vo_comes_from_the_token_when_the_request_names_none():
     planner = FederationPlanner(catalogue=catalogue, default_vo="vo.elsewhere.eu", max_offers=4)
-    plan = planner(container(), {}, NOW, OPERATOR)
+    plan = planner(resolved(container()), {}, NOW, OPERATOR)
     assert plan.offers and {o.placement.vo for o in plan.offers} == {"vo.escape.eu"}
     assert any("planned for vo.escape.eu, which your token names" in m.message for m in plan.messages)
 

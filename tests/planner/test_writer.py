@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from execplanner.booking.offersets import Ask
+from execplanner.booking.writer import OfferSetWriter
+from execplanner.model.capacity import Usage
 from execplanner.model.documents import (
     Executable,
     ExecutableKind,
@@ -18,9 +21,7 @@ from execplanner.model.documents import (
     ScheduleBlock,
     ScheduleOffer,
 )
-from execplanner.planner.offerset import Ask
 from execplanner.planner.plan import Offer, Plan
-from execplanner.planner.writer import OfferSetWriter
 from execplanner.store import records
 from execplanner.store.database import Store
 
@@ -31,7 +32,7 @@ def one_slot_planner(request, usage, now, caller=None) -> Plan:
     """One offer on a site with room for three VMs; a request named 'boom' makes the planner fail."""
     if request.name == "boom":
         raise RuntimeError("planner bug for this request only")
-    if usage.get(("S", "v"), records.Usage()).instances >= 3:
+    if usage.get(("S", "v"), Usage()).instances >= 3:
         return Plan()
     block = ScheduleBlock(start=now, duration=timedelta(hours=1))
     return Plan(

@@ -12,8 +12,10 @@ import sqlalchemy
 from alembic import command
 from alembic.config import Config
 
+from execplanner.booking.offersets import create_offerset
 from execplanner.errors import IllegalTransition
 from execplanner.lifecycle.transitions import TRANSITIONS, apply
+from execplanner.model.capacity import Usage
 from execplanner.model.documents import (
     Executable,
     ExecutableKind,
@@ -24,7 +26,6 @@ from execplanner.model.documents import (
     ScheduleOffer,
 )
 from execplanner.model.phase import HOLDING_PHASES
-from execplanner.planner.offerset import create_offerset
 from execplanner.planner.plan import Caller, Offer, Plan
 from execplanner.store import records
 from execplanner.store.database import MIGRATIONS, Store
@@ -57,7 +58,7 @@ def spread(request, usage, now, caller=None) -> Plan:
     )
 
 
-def from_sessions(store: Store) -> dict[tuple[str, str], records.Usage]:
+def from_sessions(store: Store) -> dict[tuple[str, str], Usage]:
     with store.reading() as conn:
         rows = conn.execute(
             sqlalchemy.text(
@@ -65,12 +66,12 @@ def from_sessions(store: Store) -> dict[tuple[str, str], records.Usage]:
                 "WHERE phase IN (" + ",".join(f"'{p.value}'" for p in HOLDING_PHASES) + ") GROUP BY site, vo"
             )
         )
-        return {(r[0], r[1]): records.Usage(*map(int, r[2:])) for r in rows}
+        return {(r[0], r[1]): Usage(*map(int, r[2:])) for r in rows}
 
 
-def ledger(store: Store) -> dict[tuple[str, str], records.Usage]:
+def ledger(store: Store) -> dict[tuple[str, str], Usage]:
     with store.reading() as conn:
-        return {k: v for k, v in records.usage_by_site(conn).items() if v != records.Usage()}
+        return {k: v for k, v in records.usage_by_site(conn).items() if v != Usage()}
 
 
 def test_ledger_follows_every_transition(database_url):
@@ -121,7 +122,7 @@ def test_migration_backfills_the_ledger(tmp_path):
             )
         )
     store = Store.open(url)
-    assert ledger(store) == {("A", "v"): records.Usage(instances=1, cores=2, memory_mib=4096, floating_ips=1)}
+    assert ledger(store) == {("A", "v"): Usage(instances=1, cores=2, memory_mib=4096, floating_ips=1)}
     store.close()
 
 

@@ -9,8 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from execplanner.errors import InvalidRequest
-from execplanner.model.documents import Interval
-from execplanner.planner.schedule import (
+from execplanner.formats.iso8601 import (
     format_duration,
     format_instant,
     format_interval,
@@ -18,6 +17,7 @@ from execplanner.planner.schedule import (
     parse_instant,
     parse_interval,
 )
+from execplanner.model.documents import Interval
 
 durations = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=3650))
 instants = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1), timezones=st.just(UTC))

@@ -1,5 +1,5 @@
-"""Turning a plan into stored offers: the planner decides, this writes the offer set and its sessions (and so
-the capacity they hold) in the same transaction as the capacity check, under the capacity lock."""
+"""Booking offer sets: the planner decides, this writes the offer set and its sessions (and so the capacity they
+hold) in the same transaction as the capacity check, under the capacity lock."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from execplanner.errors import InvalidRequest
-from execplanner.lifecycle.transitions import apply
+from sqlalchemy import Connection
+
+from execplanner.executables.protocol import requirements_for
+from execplanner.model.capacity import Usage
 from execplanner.model.documents import (
     ComputeResource,
     Dialect,
@@ -26,10 +28,15 @@ from execplanner.planner.plan import ANONYMOUS, Caller, Offer, Planner
 from execplanner.store import records
 from execplanner.store.database import Store
 
-log = logging.getLogger("execplanner.planner")
+log = logging.getLogger("execplanner.booking")
 
 
-def _session(
+def resolved(request: OfferSetRequest) -> OfferSetRequest:
+    """The request with what it needs worked out (`executables/`), so the planner has nothing left to read."""
+    return request.model_copy(update={"described": requirements_for(request)})
+
+
+def offered_session(
     request: OfferSetRequest, offer: Offer, offerset: UUID, index: int, now: datetime, expires: datetime
 ) -> Session:
     compute = request.compute or [ComputeResource()]
@@ -73,12 +80,12 @@ class Ask:
     caller: Caller = ANONYMOUS
 
 
-def _plan_one(ask: Ask, planner: Planner, usage: dict[tuple[str, str], records.Usage]) -> OfferSet:
+def _plan_one(ask: Ask, planner: Planner, usage: dict[tuple[str, str], Usage]) -> OfferSet:
     uuid = uuid4()
     expires = ask.now + ask.expiry
     request = ask.request
-    plan = planner(request, usage, ask.now, ask.caller)
-    offers = [_session(request, offer, uuid, i, ask.now, expires) for i, offer in enumerate(plan.offers)]
+    plan = planner(resolved(request), usage, ask.now, ask.caller)
+    offers = [offered_session(request, offer, uuid, i, ask.now, expires) for i, offer in enumerate(plan.offers)]
     return OfferSet(
         uuid=uuid,
         name=request.name,
@@ -95,9 +102,10 @@ def create_offersets(store: Store, asks: list[Ask], planner: Planner) -> list[Of
     """Plan and store several requests in one transaction, under the capacity lock: what is offered is held
     before anyone else plans, and each request sees what the ones before it in the batch were offered.
     A request whose planning fails gets its exception back; the others are unaffected."""
-    results: list[OfferSet | Exception] = []
-    stored: list[tuple[OfferSet, dict[str, Any], str | None]] = []
-    with store.transaction() as conn:
+
+    def book(conn: Connection) -> tuple[list[OfferSet | Exception], list[OfferSet]]:
+        results: list[OfferSet | Exception] = []
+        stored: list[tuple[OfferSet, dict[str, Any], str | None]] = []
         records.lock_capacity(conn)
         usage = records.usage_by_site(conn)
         for ask in asks:
@@ -110,7 +118,10 @@ def create_offersets(store: Store, asks: list[Ask], planner: Planner) -> list[Of
             stored.append((offerset, ask.request.model_dump(mode="json"), ask.caller.owner))
             results.append(offerset)
         records.insert_offersets(conn, stored)
-    for offerset, _request, _owner in stored:
+        return results, [offerset for offerset, _, _ in stored]
+
+    results, stored = store.run(book)
+    for offerset in stored:
         log.info(
             "offerset_created offerset=%s result=%s offers=%d",
             offerset.uuid,
@@ -147,26 +158,5 @@ def record_refusal(
 ) -> OfferSet:
     """A NO that never reached the planner (e.g. an unknown executable type), stored like any offer set."""
     offerset = OfferSet(uuid=uuid4(), name=name, created=now, dialect=dialect, result=Result.NO, messages=messages)
-    with store.transaction() as conn:
-        records.insert_offersets(conn, [(offerset, sent, owner)])
+    store.run(lambda conn: records.insert_offersets(conn, [(offerset, sent, owner)]))
     return offerset
-
-
-def create_direct(
-    store: Store, request: OfferSetRequest, planner: Planner, now: datetime, *, caller: Caller = ANONYMOUS
-) -> Session:
-    """Direct execution: plan like an offer set, take the best offer, store it already ACCEPTED."""
-    with store.transaction() as conn:
-        records.lock_capacity(conn)
-        plan = planner(request, records.usage_by_site(conn), now, caller)
-        if not plan.offers:
-            raise InvalidRequest("the request cannot be planned", details=[m.message for m in plan.messages])
-        session = _session(request, plan.offers[0], uuid4(), 0, now, now).model_copy(
-            update={"offerset": None, "phase": Phase.INITIAL, "expires": None, "messages": plan.messages}
-        )
-        records.insert_sessions(conn, [session], owners=[caller.owner])
-        apply(conn, session.uuid, Phase.ACCEPTED, "direct execution request", now, expect=Phase.INITIAL)
-        stored = records.get_session(conn, session.uuid)
-    assert stored is not None
-    log.info("direct_session_created session=%s site=%s", stored.uuid, stored.placement and stored.placement.site)
-    return stored

@@ -11,12 +11,12 @@ import queue
 import threading
 from dataclasses import dataclass
 
+from execplanner.booking.offersets import Ask, create_offersets
 from execplanner.model.documents import OfferSet
-from execplanner.planner.offerset import Ask, create_offersets
 from execplanner.planner.plan import Planner
 from execplanner.store.database import Store
 
-log = logging.getLogger("execplanner.planner")
+log = logging.getLogger("execplanner.booking")
 
 
 @dataclass

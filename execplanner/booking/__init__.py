@@ -1,0 +1,19 @@
+"""The booking service: asks, direct sessions, accepts, rejects and cancels, each one transaction that writes
+sessions and the capacity they hold, under the capacity lock where capacity is taken. `api/` calls this (and
+`lifecycle/`), never the store."""
+
+from execplanner.booking.asking import ask_only
+from execplanner.booking.direct import create_direct
+from execplanner.booking.offersets import Ask, create_offerset, create_offersets, record_refusal, resolved
+from execplanner.booking.writer import OfferSetWriter
+
+__all__ = [
+    "Ask",
+    "OfferSetWriter",
+    "ask_only",
+    "create_direct",
+    "create_offerset",
+    "create_offersets",
+    "record_refusal",
+    "resolved",
+]

@@ -1,0 +1,49 @@
+"""Direct execution: plan like an offer set, take the best offer, and book it already ACCEPTED — in one
+transaction, under the same capacity lock as offer sets, so concurrent direct requests never over-commit."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from uuid import uuid4
+
+from sqlalchemy import Connection
+
+from execplanner.booking.offersets import offered_session, resolved
+from execplanner.errors import InvalidRequest
+from execplanner.lifecycle.transitions import apply
+from execplanner.model.documents import OfferSetRequest, Session
+from execplanner.model.phase import Phase
+from execplanner.planner.plan import ANONYMOUS, Caller, Planner
+from execplanner.store import records
+from execplanner.store.database import Store
+
+log = logging.getLogger("execplanner.booking")
+
+
+def create_direct(
+    store: Store, request: OfferSetRequest, planner: Planner, now: datetime, *, caller: Caller = ANONYMOUS
+) -> Session:
+    """The best offer for `request`, stored ACCEPTED with its hold; a 400 naming why when there is none."""
+    asked = resolved(request)
+
+    def book(conn: Connection) -> Session:
+        records.lock_capacity(conn)
+        plan = planner(asked, records.usage_by_site(conn), now, caller)
+        if not plan.offers:
+            raise InvalidRequest(
+                "the request cannot be planned: " + "; ".join(m.message for m in plan.messages),
+                details=[m.message for m in plan.messages],
+            )
+        session = offered_session(request, plan.offers[0], uuid4(), 0, now, now).model_copy(
+            update={"offerset": None, "phase": Phase.INITIAL, "expires": None, "messages": plan.messages}
+        )
+        records.insert_sessions(conn, [session], owners=[caller.owner])
+        apply(conn, session.uuid, Phase.ACCEPTED, "direct execution request", now, expect=Phase.INITIAL)
+        stored = records.get_session(conn, session.uuid)
+        assert stored is not None
+        return stored
+
+    stored = store.run(book)
+    log.info("direct_session_created session=%s site=%s", stored.uuid, stored.placement and stored.placement.site)
+    return stored
