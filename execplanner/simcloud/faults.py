@@ -67,6 +67,10 @@ class FaultInjector:
             self._rules.append(rule)
         return rule
 
+    def keystone_down(self, site: str = "*", times: int | None = None) -> FaultRule:
+        """Every identity call at `site` answers 503, as when a site's Keystone is down."""
+        return self.inject(site, "identity.*", "error", status=503, times=times, message="Keystone is unavailable")
+
     def load(self, site: str, specs: list[FaultSpec]) -> None:
         """Install a site's `faults:` from sites.yaml."""
         for spec in specs:

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from execplanner.simcloud.faults import FaultInjector
+from execplanner.simcloud.loopback import pick_federation_block, site_block
 from execplanner.simcloud.spec import FederationSpec, UserSpec
 from execplanner.simcloud.state import SiteCloud
 
@@ -37,6 +38,9 @@ class Federation:
     def __init__(self, spec: FederationSpec, state_file: Path | None = None) -> None:
         self.spec = spec
         self.sites: dict[str, SiteCloud] = {s.name: SiteCloud.from_spec(s) for s in spec.sites}
+        self.address_block = pick_federation_block()
+        for index, site in enumerate(self.sites.values()):
+            site.address_block = str(site_block(self.address_block, index))
         self.faults = FaultInjector()
         for site in spec.sites:
             self.faults.load(site.name, site.faults)

@@ -3,6 +3,7 @@ demos) or in the foreground (`execplanner sim`)."""
 
 from __future__ import annotations
 
+import base64
 import signal
 import socket
 import threading
@@ -17,6 +18,7 @@ from execplanner.simcloud.federation import Federation
 from execplanner.simcloud.siteconfig import auth_url, write_site_configs
 from execplanner.simcloud.spec import FederationSpec, UserSpec, load_federation
 from execplanner.simcloud.view import SiteView, site_view
+from execplanner.simcloud.vms import VmHost
 
 STARTUP_TIMEOUT = 10.0
 
@@ -58,6 +60,7 @@ class SimFederation:
         config = uvicorn.Config(create_app(federation), log_level=log_level, access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
+        self.vms = VmHost(federation.sites)
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -83,6 +86,7 @@ class SimFederation:
             target=sim._server.run, kwargs={"sockets": [sim._socket]}, name="simcloud", daemon=True
         )
         sim._thread.start()
+        sim.vms.start()
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while not sim._server.started:
             if time.monotonic() > deadline or not sim._thread.is_alive():
@@ -97,6 +101,7 @@ class SimFederation:
         installed; ours turns that into an exception, so the process exits 0 instead of dying by the signal.
         """
         previous = {sig: signal.signal(sig, _stop_requested) for sig in (signal.SIGINT, signal.SIGTERM)}
+        self.vms.start()
         try:
             self._server.run(sockets=[self._socket])
         except _StopRequested:
@@ -104,6 +109,7 @@ class SimFederation:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            self.vms.stop()
             self.federation.persist()
             self._socket.close()
 
@@ -112,6 +118,7 @@ class SimFederation:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        self.vms.stop()
         self.federation.persist()
         self._socket.close()
 
@@ -148,6 +155,17 @@ class SimFederation:
 
     def state(self, site: str) -> SiteView:
         return site_view(self.federation.sites[site])
+
+    def listening(self) -> set[tuple[str, int]]:
+        """(address, port) pairs at which simulated VMs answer right now."""
+        return self.vms.listening()
+
+    def user_data(self, site: str, server_id: str) -> str | None:
+        """A server's user data as the VM received it (decoded), for tests that check what it would run."""
+        server = self.federation.sites[site].servers.get(server_id)
+        if server is None or server.user_data is None:
+            return None
+        return base64.b64decode(server.user_data).decode("utf-8")
 
     def set_boot_delay(self, site: str, seconds: float) -> None:
         """Servers created from now on at `site` take this long to leave BUILD."""

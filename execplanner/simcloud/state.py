@@ -12,6 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from execplanner.simcloud.loopback import next_free, pool_size
 from execplanner.simcloud.records import (
     AppCredential,
     Flavor,
@@ -72,6 +73,7 @@ class SiteCloud:
     floating_ips: dict[str, FloatingIP] = field(default_factory=dict)
     servers: dict[str, Server] = field(default_factory=dict)
     quotas: dict[str, QuotaSpec] = field(default_factory=dict)
+    address_block: str = "127.10.0.0/20"  # loopback addresses of this site's ports and floating IPs
 
     @property
     def name(self) -> str:
@@ -198,17 +200,20 @@ class SiteCloud:
 
     # ------------------------------------------------------------------ addresses
     def allocate_ip(self, network_id: str) -> tuple[str, str]:
-        """The next free address on a network, as (subnet_id, ip). Used by ports and floating IPs alike."""
+        """The next free address on a network, as (subnet_id, ip). Used by ports and floating IPs alike.
+
+        A subnet's declared pools say how many addresses it has; the address handed out is a loopback one of
+        this site's block (see `loopback.py`), so that a simulated VM can really be reached at it."""
         taken = {ip for port in self.ports.values() for _, ip in port.fixed_ips}
         taken |= {fip.address for fip in self.floating_ips.values()}
         for subnet_id in self.networks[network_id].subnet_ids:
             subnet = self.subnets[subnet_id]
-            for start, end in subnet.pools:
-                first, last = int(ipaddress.ip_address(start)), int(ipaddress.ip_address(end))
-                for value in range(first, last + 1):
-                    candidate = str(ipaddress.ip_address(value))
-                    if candidate not in taken and candidate != subnet.gateway:
-                        return subnet.id, candidate
+            used = sum(1 for port in self.ports.values() for sid, _ in port.fixed_ips if sid == subnet_id)
+            used += sum(1 for fip in self.floating_ips.values() if fip.subnet_id == subnet_id)
+            if used < pool_size(subnet.pools, subnet.gateway):
+                address = next_free(self.address_block, taken)
+                if address is not None:
+                    return subnet.id, address
         raise IpExhausted(network_id)
 
     def reachable_router(self, fip_network_id: str, port: Port) -> Router | None:

@@ -97,7 +97,7 @@ def test_provider_network_gives_a_public_address_directly(simcloud: SimFederatio
     )  # the only network: auto
     server = conn.compute.wait_for_server(server, interval=0.05, wait=10)
     address = server.addresses["provider-1320"][0]["addr"]
-    assert address.startswith("147.213.")
+    assert address.startswith("127.")  # a loopback address of its own: the simulated VM answers there
     conn.compute.delete_server(server)
 
 
