@@ -60,6 +60,10 @@ class CloudError(ExecPlannerError):
     status = 502
 
 
+class TransientCloudError(CloudError):
+    """A cloud call that may well succeed if tried again (5xx, timeout, connection refused): retried with backoff."""
+
+
 class IllegalTransition(ExecPlannerError):
     """A phase change the state machine does not allow, or no longer allows."""
 

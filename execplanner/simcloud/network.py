@@ -244,6 +244,7 @@ def fip_doc(site: SiteCloud, fip: FloatingIP) -> dict[str, Any]:
     }
     doc = _stamp(doc, fip.project_id)
     doc["created_at"] = iso(fip.created)
+    doc["description"] = fip.description
     return doc
 
 

@@ -1,0 +1,281 @@
+"""Launch one session's VM on a site and tear it down again, through openstacksdk's proxies only.
+
+Every object carries the session: the server is named `execplanner-<uuid>` with metadata
+`execplanner-session=<uuid>`, the security group and keypair share its name, a floating IP's description says
+`execplanner session <uuid>`. So each step first looks for what an earlier, interrupted attempt made (a launch
+retried after a crash never creates a second server), and teardown and reconciliation find everything again
+from the session alone. Every wait has a deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from execplanner.cloud._errors import calling
+from execplanner.errors import CloudError
+
+PREFIX = "execplanner-"
+META_KEY = "execplanner-session"
+FIP_DESCRIPTION = "execplanner session "
+SSH_PORT = 22
+POLL = 0.1
+MAX_POLL = 2.0
+
+Step = Callable[[str], None]
+
+
+def object_name(session: UUID) -> str:
+    return f"{PREFIX}{session}"
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    """What to create, all of it from the offer's placement, the catalogue and the generated user data."""
+
+    session: UUID
+    flavor_id: str
+    image_id: str
+    network_id: str | None
+    user_data: str
+    ports: tuple[int, ...] = ()
+    public_key: str | None = None
+    public_network_id: str | None = None
+    public_access: str | None = None  # floating-ip | direct | None
+
+
+@dataclass
+class Launched:
+    """What exists for a session after a launch, and the address users reach it at."""
+
+    server_id: str
+    status: str
+    address: str | None = None
+    floating_ip_id: str | None = None
+    security_group_id: str | None = None
+    keypair: str | None = None
+    fixed_addresses: list[str] = field(default_factory=list)
+
+
+def _noop(message: str) -> None:
+    """Default step reporter."""
+
+
+def _deadline_left(deadline: float) -> float:
+    return deadline - time.monotonic()
+
+
+# ---------------------------------------------------------------------- finding what exists
+def find_server(conn: Any, session: UUID) -> Any | None:
+    """The session's server, looked up by name and confirmed by its metadata."""
+    name = object_name(session)
+    with calling("looking for the session's server"):
+        for server in conn.compute.servers(name=name):
+            if server.name == name and (server.metadata or {}).get(META_KEY, str(session)) == str(session):
+                return server
+    return None
+
+
+def _find_group(conn: Any, name: str) -> Any | None:
+    return next(iter(conn.network.security_groups(name=name)), None)
+
+
+def _find_keypair(conn: Any, name: str) -> Any | None:
+    from openstack.exceptions import NotFoundException
+
+    try:
+        return conn.compute.get_keypair(name)
+    except NotFoundException:
+        return None
+
+
+def _server_exists(conn: Any, server_id: str) -> bool:
+    from openstack.exceptions import NotFoundException
+
+    try:
+        conn.compute.get_server(server_id)
+    except NotFoundException:
+        return False
+    return True
+
+
+def _session_fips(conn: Any, session: UUID) -> list[Any]:
+    description = FIP_DESCRIPTION + str(session)
+    return [f for f in conn.network.ips() if f.description == description]
+
+
+# ---------------------------------------------------------------------- creating
+def ensure_keypair(conn: Any, session: UUID, public_key: str) -> str:
+    name = object_name(session)
+    with calling("creating the keypair"):
+        if _find_keypair(conn, name) is None:
+            conn.compute.create_keypair(name=name, public_key=public_key)
+    return name
+
+
+def ensure_security_group(conn: Any, session: UUID, ports: tuple[int, ...]) -> Any:
+    """A group opening exactly `ports` (TCP, from anywhere); the rules are added only when the group is new."""
+    name = object_name(session)
+    with calling("creating the security group"):
+        group = _find_group(conn, name)
+        if group is not None:
+            return group
+        group = conn.network.create_security_group(name=name, description=f"execplanner session {session}")
+        for port in sorted(set(ports)):
+            conn.network.create_security_group_rule(
+                security_group_id=group.id,
+                direction="ingress",
+                ethertype="IPv4",
+                protocol="tcp",
+                port_range_min=port,
+                port_range_max=port,
+                remote_ip_prefix="0.0.0.0/0",
+            )
+    return group
+
+
+def ensure_server(conn: Any, spec: LaunchSpec, group: str, key_name: str | None) -> Any:
+    existing = find_server(conn, spec.session)
+    if existing is not None:
+        return existing
+    import base64
+
+    options: dict[str, Any] = {
+        "name": object_name(spec.session),
+        "flavor_id": spec.flavor_id,
+        "image_id": spec.image_id,
+        "security_groups": [{"name": group}],
+        "user_data": base64.b64encode(spec.user_data.encode()).decode(),
+        "metadata": {META_KEY: str(spec.session)},
+    }
+    if spec.network_id:
+        options["networks"] = [{"uuid": spec.network_id}]
+    if key_name:
+        options["key_name"] = key_name
+    with calling("creating the server"):
+        return conn.compute.create_server(**options)
+
+
+def wait_active(conn: Any, server_id: str, deadline: float) -> Any:
+    """Poll until ACTIVE; ERROR is a CloudError with Nova's fault message; the deadline is one too."""
+    interval = POLL
+    while True:
+        with calling("waiting for the server"):
+            server = conn.compute.get_server(server_id)
+        if server.status == "ACTIVE":
+            return server
+        if server.status == "ERROR":
+            fault = (server.fault or {}).get("message") or "no reason given"
+            raise CloudError(f"the server went to ERROR: {fault}")
+        left = _deadline_left(deadline)
+        if left <= 0:
+            raise CloudError(f"the server was still {server.status} when its deadline passed")
+        time.sleep(min(interval, left))
+        interval = min(interval * 1.5, MAX_POLL)
+
+
+def _fixed_addresses(server: Any) -> list[str]:
+    return [a["addr"] for entries in (server.addresses or {}).values() for a in entries if a.get("addr")]
+
+
+def ensure_floating_ip(conn: Any, spec: LaunchSpec, server: Any) -> Any:
+    """The session's floating IP from the public network, associated with the server's port."""
+    with calling("attaching a floating IP"):
+        fips = _session_fips(conn, spec.session)
+        fip = fips[0] if fips else None
+        if fip is None:
+            fip = conn.network.create_ip(
+                floating_network_id=spec.public_network_id, description=FIP_DESCRIPTION + str(spec.session)
+            )
+        if not fip.port_id:
+            ports = list(conn.network.ports(device_id=server.id))
+            port = next((p for p in ports if p.network_id == spec.network_id), ports[0] if ports else None)
+            if port is None:
+                raise CloudError("the server has no port to attach a floating IP to")
+            fip = conn.network.update_ip(fip, port_id=port.id)
+    return fip
+
+
+def launch(conn: Any, spec: LaunchSpec, deadline: float, step: Step = _noop) -> Launched:
+    """Create (or find) keypair, security group, server and public address; return once the server is ACTIVE."""
+    key_name = ensure_keypair(conn, spec.session, spec.public_key) if spec.public_key else None
+    ports = spec.ports + ((SSH_PORT,) if spec.public_key else ())
+    group = ensure_security_group(conn, spec.session, ports)
+    step(f"security group {group.name} opens {', '.join(map(str, sorted(set(ports)))) or 'no port'}")
+    server = ensure_server(conn, spec, group.name, key_name)
+    step(f"server {server.name} ({server.id}) created; waiting for it to boot")
+    server = wait_active(conn, server.id, deadline)
+    launched = Launched(server.id, server.status, security_group_id=group.id, keypair=key_name)
+    launched.fixed_addresses = _fixed_addresses(server)
+    if spec.public_access == "floating-ip" and spec.public_network_id:
+        fip = ensure_floating_ip(conn, spec, server)
+        launched.address, launched.floating_ip_id = fip.floating_ip_address, fip.id
+        step(f"floating IP {fip.floating_ip_address} attached")
+    elif launched.fixed_addresses:
+        launched.address = launched.fixed_addresses[0]
+    return launched
+
+
+# ---------------------------------------------------------------------- tearing down
+def _wait_gone(conn: Any, server_id: str, deadline: float) -> None:
+    interval = POLL
+    while _deadline_left(deadline) > 0:
+        if not _server_exists(conn, server_id):
+            return
+        time.sleep(min(interval, max(_deadline_left(deadline), 0)))
+        interval = min(interval * 1.5, MAX_POLL)
+    raise CloudError(f"server {server_id} was still there when the teardown deadline passed")
+
+
+def teardown(conn: Any, session: UUID, deadline: float, step: Step = _noop) -> list[str]:
+    """Delete everything the session owns at this site; safe to repeat. Returns what it deleted."""
+    deleted: list[str] = []
+    name = object_name(session)
+    with calling("deleting the server"):
+        server = find_server(conn, session)
+        if server is not None:
+            conn.compute.delete_server(server.id)
+            _wait_gone(conn, server.id, deadline)
+            deleted.append(f"server {server.id}")
+    with calling("releasing the floating IP"):
+        for fip in _session_fips(conn, session):
+            conn.network.delete_ip(fip.id)
+            deleted.append(f"floating IP {fip.floating_ip_address}")
+    with calling("deleting the security group"):
+        group = _find_group(conn, name)
+        if group is not None:
+            conn.network.delete_security_group(group.id)
+            deleted.append(f"security group {name}")
+    with calling("deleting the keypair"):
+        if _find_keypair(conn, name) is not None:
+            conn.compute.delete_keypair(name)
+            deleted.append(f"keypair {name}")
+    if deleted:
+        step("deleted " + ", ".join(deleted))
+    return deleted
+
+
+def _session_of(name: str | None) -> UUID | None:
+    if not name or not name.startswith(PREFIX):
+        return None
+    try:
+        return UUID(name[len(PREFIX) :])
+    except ValueError:
+        return None
+
+
+def sessions_present(conn: Any) -> set[UUID]:
+    """Every session that has some object at this site (server, floating IP, security group or keypair)."""
+    found: set[UUID] = set()
+    with calling("listing the site's execplanner objects"):
+        found |= {s for server in conn.compute.servers() if (s := _session_of(server.name))}
+        found |= {s for g in conn.network.security_groups() if (s := _session_of(g.name))}
+        found |= {s for k in conn.compute.keypairs() if (s := _session_of(k.name))}
+        for fip in conn.network.ips():
+            description = fip.description or ""
+            if description.startswith(FIP_DESCRIPTION):
+                found |= {s for s in [_session_of(PREFIX + description[len(FIP_DESCRIPTION) :])] if s}
+    return found
