@@ -1,5 +1,5 @@
-"""A simulated EGI Federated Cloud for tests and demos: Keystone (with EGI's OIDC federation), Nova, Glance
-and Neutron subsets for several heterogeneous sites, served over real HTTP on loopback. Not a cloud."""
+"""A simulated EGI Federated Cloud for tests and demos: Keystone (with EGI's OIDC federation), Nova, Glance,
+Neutron and Cinder subsets for several heterogeneous sites, served over real HTTP on loopback. Not a cloud."""
 
 from execplanner.simcloud.federation import entitlement
 from execplanner.simcloud.server import SimFederation, SimSite

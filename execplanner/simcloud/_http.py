@@ -22,7 +22,7 @@ from execplanner.simcloud.state import SiteCloud
 if TYPE_CHECKING:
     from execplanner.simcloud.federation import Federation
 
-Service = Literal["identity", "compute", "image", "network", "sim"]
+Service = Literal["identity", "compute", "image", "network", "volume", "sim"]
 SIM_HEADER = (b"x-simulated-cloud", b"execplanner-simcloud")
 
 _NOVA_KEYS = {
@@ -46,6 +46,10 @@ _TITLES = {
     503: "Service Unavailable",
 }
 UNAUTHENTICATED = "The request you have made requires authentication."
+VOLUME_QUOTA_EXCEEDED = (
+    "VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed gigabytes quota. "
+    "Requested 1G, quota is 0G and 0G has been consumed."
+)
 
 
 class ApiError(Exception):
@@ -71,7 +75,7 @@ def error_response(service: Service, status: int, message: str, kind: str | None
     title = _TITLES.get(status, "Error")
     if status == 401 or service in ("identity", "sim"):
         body: dict[str, Any] = {"error": {"code": status, "title": title, "message": message}}
-    elif service == "compute":
+    elif service in ("compute", "volume"):  # Cinder's error bodies are shaped like Nova's
         body = {_NOVA_KEYS.get(status, "computeFault"): {"code": status, "message": message}}
     elif service == "network":
         body = {"NeutronError": {"type": kind or title.replace(" ", ""), "message": message, "detail": ""}}
@@ -86,6 +90,8 @@ def fault_response(service: Service, rule: FaultRule) -> JSONResponse:
             return error_response(
                 service, 409, rule.message or "Quota exceeded for resources: ['floatingip'].", "OverQuota"
             )
+        if service == "volume":
+            return error_response(service, 413, rule.message or VOLUME_QUOTA_EXCEEDED)
         message = rule.message or "Quota exceeded for instances: Requested 1, but already used 0 of 0 instances"
         return error_response(service, 403 if service == "compute" else 413, message)
     if rule.kind == "pool_empty":

@@ -3,21 +3,21 @@ own admin paths under `/_sim/` (fault injection, extra tokens, state, site-confi
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
+from pydantic import TypeAdapter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from execplanner.simcloud import compute, identity, image, network
+from execplanner.simcloud import blockstorage, compute, identity, image, network
 from execplanner.simcloud._http import SimulatedHeader, error_response
 from execplanner.simcloud.federation import Federation
 from execplanner.simcloud.siteconfig import auth_url, site_config_yaml
 from execplanner.simcloud.spec import FaultSpec
-from execplanner.simcloud.view import site_view
+from execplanner.simcloud.view import SiteView, site_view
 
 
 def _federation(request: Request) -> Federation:
@@ -98,7 +98,7 @@ async def show_state(request: Request) -> Response:
     name = request.path_params["name"]
     if name not in fed.sites:
         return error_response("sim", 404, f"No simulated site named {name!r}.")
-    return JSONResponse(asdict(site_view(fed.sites[name])))
+    return JSONResponse(TypeAdapter(SiteView).dump_python(site_view(fed.sites[name]), mode="json"))
 
 
 def create_app(federation: Federation) -> Starlette:
@@ -113,6 +113,7 @@ def create_app(federation: Federation) -> Starlette:
         Route("/_sim/state/{name}", show_state, methods=["GET"]),
     ]
     routes = admin + identity.routes() + compute.routes() + image.routes() + network.routes()
+    routes += blockstorage.routes()
     app = Starlette(routes=routes, middleware=[Middleware(SimulatedHeader)])
     app.state.federation = federation
     return app

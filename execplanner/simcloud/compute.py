@@ -13,6 +13,7 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from execplanner.simcloud import volumes
 from execplanner.simcloud._http import ApiError, Call, iso, sim_route
 from execplanner.simcloud.boot import build_server
 from execplanner.simcloud.faults import SERVER_KINDS
@@ -358,7 +359,9 @@ def server_doc(call: Call, server: Server, detail: bool = True) -> dict[str, Any
             "OS-SRV-USG:launched_at": None if status == "BUILD" else iso(server.created + server.boot_delay),
             "OS-SRV-USG:terminated_at": None,
             "security_groups": [{"name": name} for name in server.security_groups],
-            "os-extended-volumes:volumes_attached": [],
+            "os-extended-volumes:volumes_attached": [
+                {"id": v.id, "delete_on_termination": False} for v in volumes.attached_to(site, server.id)
+            ],
             "tags": list(server.tags),
             "locked": False,
             "description": None,
@@ -403,6 +406,7 @@ async def delete_server(call: Call) -> Response:
             for fip in call.site.floating_ips.values():  # Neutron keeps the FIP, only disassociated
                 if fip.port_id == port_id:
                     fip.port_id = fip.fixed_ip = fip.router_id = None
+        volumes.detach_all(call.site, server.id)
         call.site.servers.pop(server.id, None)
     return Response(status_code=204)
 

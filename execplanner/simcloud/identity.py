@@ -12,6 +12,7 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from execplanner.simcloud import blockstorage
 from execplanner.simcloud._http import UNAUTHENTICATED, ApiError, Call, iso, iso_micro, sim_route
 from execplanner.simcloud.federation import operator_vos
 from execplanner.simcloud.records import AppCredential, KeystoneUser, Token, new_id, stable_id
@@ -49,9 +50,9 @@ def _project_doc(call: Call, project_id: str) -> dict[str, Any]:
     return {"id": project.id, "name": project.name, "domain": {"id": "default", "name": "Default"}}
 
 
-def catalog(call: Call) -> list[dict[str, Any]]:
+def catalog(call: Call, project_id: str | None) -> list[dict[str, Any]]:
     entries = []
-    for service_type, name, path in SERVICES:
+    for service_type, name, path in (*SERVICES, *blockstorage.catalogue_paths(call.site, project_id)):
         url = f"{call.base}/{path}"
         endpoints = [
             {
@@ -92,7 +93,7 @@ def token_response(call: Call, token: Token, status: int = 201) -> Response:
         body["project"] = _project_doc(call, token.project_id)
         body["is_domain"] = False
         body["roles"] = [{"id": stable_id("role", "member", dashed=False), "name": "member"}]
-        body["catalog"] = catalog(call)
+        body["catalog"] = catalog(call, token.project_id)
     if token.app_cred_id:
         cred = call.site.app_credentials[token.app_cred_id]
         body["application_credential"] = {"id": cred.id, "name": cred.name, "restricted": not cred.unrestricted}
@@ -283,8 +284,8 @@ async def auth_projects(call: Call) -> Response:
 
 
 async def auth_catalog(call: Call) -> Response:
-    call.project_token()
-    return JSONResponse({"catalog": catalog(call), "links": {"self": str(call.request.url)}})
+    token = call.project_token()
+    return JSONResponse({"catalog": catalog(call, token.project_id), "links": {"self": str(call.request.url)}})
 
 
 # ---------------------------------------------------------------------- application credentials

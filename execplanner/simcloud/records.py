@@ -199,3 +199,29 @@ class Server:
         if self.fault_mode == "stuck" or not booted:
             return "BUILD"
         return "ERROR" if self.fault_mode == "error" else "ACTIVE"
+
+
+@dataclass
+class Volume:
+    """A Cinder volume; attached to at most one server (no multi-attach), as most EGI sites configure it."""
+
+    id: str
+    name: str
+    project_id: str
+    user_id: str
+    size: int  # GiB
+    created: float
+    create_delay: float
+    description: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    image_id: str | None = None
+    server_id: str | None = None
+    device: str | None = None
+    attachment_id: str | None = None
+    attached_at: float | None = None
+
+    def status(self, now: float | None = None) -> str:
+        """`creating` until the create delay has passed, then `available` or `in-use`; no timers."""
+        if (now if now is not None else time.time()) < self.created + self.create_delay:
+            return "creating"
+        return "in-use" if self.server_id else "available"

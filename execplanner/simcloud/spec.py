@@ -23,7 +23,9 @@ class _Spec(BaseModel):
 
 
 class QuotaSpec(_Spec):
-    """Per-project limits. `ram` in MiB, as Nova counts it."""
+    """How many of each quota-bound resource a project may have (`quota:`); zeroed, also how many it uses
+    (`SiteCloud.usage`), so that every such resource is declared once, here. `ram` in MiB as Nova counts it;
+    `volumes` and `gigabytes` (GiB) are Cinder's, with Cinder's defaults; -1 means unlimited for those two."""
 
     instances: int = 10
     cores: int = 40
@@ -33,12 +35,22 @@ class QuotaSpec(_Spec):
     security_groups: int = 10
     security_group_rules: int = 100
     ports: int = 50
+    volumes: int = 10
+    gigabytes: int = 1000
+
+    @classmethod
+    def zero(cls) -> QuotaSpec:
+        """Nothing of anything: the start of a usage count."""
+        return cls(**dict.fromkeys(cls.model_fields, 0))
 
 
 class VoSpec(_Spec):
     name: str
     project_id: str
     simulated: bool = Field(False, description="True when the real site file does not list this VO.")
+    quota: dict[str, int] = Field(
+        default_factory=dict, description="This VO's project's quota keys that differ from the site's `quota:`."
+    )
 
 
 class FlavorSpec(_Spec):
@@ -116,6 +128,8 @@ class SiteSpec(_Spec):
     token_ttl: float = 3600
     region: str = "RegionOne"
     quota: QuotaSpec = Field(default_factory=QuotaSpec)
+    block_storage: bool = Field(True, description="False: the site runs no Cinder (no volumes at all).")
+    volume_delay: float = Field(0.1, description="Seconds a new volume stays `creating` before `available`.")
     flavors: list[FlavorSpec] = Field(default_factory=list)
     images: list[ImageSpec] = Field(default_factory=list)
     networks: list[NetworkSpec] = Field(default_factory=list)
@@ -123,9 +137,19 @@ class SiteSpec(_Spec):
     faults: list[FaultSpec] = Field(default_factory=list)
     expected: dict[str, Any] = Field(default_factory=dict, description="What a classifier should conclude.")
 
+    @model_validator(mode="after")
+    def _check_vo_quotas(self) -> SiteSpec:
+        for vo in self.vos:
+            self.quota_for(vo)  # unknown keys and non-integers fail here, at load time
+        return self
+
     @property
     def vo_projects(self) -> dict[str, str]:
         return {vo.name: vo.project_id for vo in self.vos}
+
+    def quota_for(self, vo: VoSpec) -> QuotaSpec:
+        """The site's quota with the VO's own keys over it."""
+        return QuotaSpec.model_validate({**self.quota.model_dump(), **vo.quota})
 
 
 class UserSpec(_Spec):

@@ -29,6 +29,7 @@ from execplanner.simcloud.records import (
     Server,
     Subnet,
     Token,
+    Volume,
     stable_id,
 )
 from execplanner.simcloud.spec import QuotaSpec, SiteSpec
@@ -38,18 +39,6 @@ ADMIN_PROJECT = "admin"
 
 class IpExhausted(Exception):
     """No free address left in a network's allocation pools."""
-
-
-@dataclass
-class Usage:
-    instances: int = 0
-    cores: int = 0
-    ram: int = 0
-    key_pairs: int = 0
-    floating_ips: int = 0
-    security_groups: int = 0
-    security_group_rules: int = 0
-    ports: int = 0
 
 
 @dataclass
@@ -74,6 +63,7 @@ class SiteCloud:
     servers: dict[str, Server] = field(default_factory=dict)
     quotas: dict[str, QuotaSpec] = field(default_factory=dict)
     address_block: str = "127.10.0.0/20"  # loopback addresses of this site's ports and floating IPs
+    volumes: dict[str, Volume] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -85,7 +75,7 @@ class SiteCloud:
         site = cls(spec=spec)
         for vo in spec.vos:
             site.projects[vo.project_id] = Project(id=vo.project_id, name=f"VO:{vo.name}", vo=vo.name)
-            site.quotas[vo.project_id] = spec.quota.model_copy()
+            site.quotas[vo.project_id] = spec.quota_for(vo)
         for flavor in spec.flavors:
             fid = flavor.id or stable_id(spec.name, "flavor", flavor.name)
             site.flavors[fid] = Flavor(id=fid, spec=flavor)
@@ -225,8 +215,9 @@ class SiteCloud:
         return None
 
     # ------------------------------------------------------------------ usage
-    def usage(self, project_id: str) -> Usage:
-        usage = Usage()
+    def usage(self, project_id: str) -> QuotaSpec:
+        """What the project holds now, counted from the objects themselves (never stored apart from them)."""
+        usage = QuotaSpec.zero()
         for server in self.servers.values():
             if server.project_id == project_id:
                 flavor = self.flavors.get(server.flavor_id)
@@ -238,6 +229,8 @@ class SiteCloud:
         groups = [g for g in self.security_groups.values() if g.project_id == project_id]
         usage.security_groups = len(groups)
         usage.security_group_rules = sum(len(g.rules) for g in groups)
+        volumes = [v for v in self.volumes.values() if v.project_id == project_id]
+        usage.volumes, usage.gigabytes = len(volumes), sum(v.size for v in volumes)
         return usage
 
     def user_keypair_count(self, user_id: str) -> int:
@@ -275,6 +268,7 @@ class SiteCloud:
             "floating_ips": [asdict(f) for f in self.floating_ips.values()],
             "servers": [asdict(s) for s in self.servers.values()],
             "quotas": {pid: q.model_dump() for pid, q in self.quotas.items()},
+            "volumes": [asdict(v) for v in self.volumes.values()],
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -293,4 +287,5 @@ class SiteCloud:
         self.floating_ips = {f["id"]: FloatingIP(**f) for f in data.get("floating_ips", [])}
         self.servers = {s["id"]: Server(**s) for s in data.get("servers", [])}
         for pid, quota in data.get("quotas", {}).items():
-            self.quotas[pid] = QuotaSpec(**quota)
+            self.quotas[pid] = QuotaSpec(**{**self.quota(pid).model_dump(), **quota})  # older files lack new keys
+        self.volumes = {v["id"]: Volume(**v) for v in data.get("volumes", [])}

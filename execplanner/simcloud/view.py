@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from execplanner.simcloud.state import SiteCloud, Usage
+from execplanner.simcloud.spec import QuotaSpec
+from execplanner.simcloud.state import SiteCloud
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,18 @@ class AppCredentialView:
 
 
 @dataclass(frozen=True)
+class VolumeView:
+    id: str
+    name: str
+    size: int
+    status: str
+    project_id: str
+    server_id: str | None
+    device: str | None
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
 class SiteView:
     name: str
     servers: list[ServerView] = field(default_factory=list)
@@ -56,7 +69,8 @@ class SiteView:
     keypairs: list[KeypairView] = field(default_factory=list)
     app_credentials: list[AppCredentialView] = field(default_factory=list)
     ports: int = 0
-    usage: dict[str, Usage] = field(default_factory=dict)  # by project id, only projects that use something
+    usage: dict[str, QuotaSpec] = field(default_factory=dict)  # by project id, only projects that use something
+    volumes: list[VolumeView] = field(default_factory=list)
 
     def server(self, name: str) -> ServerView:
         return next(s for s in self.servers if s.name == name)
@@ -107,6 +121,7 @@ def site_view(site: SiteCloud) -> SiteView:
                 )
             )
         used_projects = {s.project_id for s in site.servers.values()} | {f.project_id for f in fips}
+        used_projects |= {v.project_id for v in site.volumes.values()}
         return SiteView(
             name=site.name,
             servers=[_server_view(site, sid) for sid in site.servers],
@@ -117,4 +132,10 @@ def site_view(site: SiteCloud) -> SiteView:
             ],
             ports=len(site.ports),
             usage={pid: site.usage(pid) for pid in sorted(used_projects)},
+            volumes=[_volume_view(site, vid) for vid in site.volumes],
         )
+
+
+def _volume_view(site: SiteCloud, volume_id: str) -> VolumeView:
+    v = site.volumes[volume_id]
+    return VolumeView(v.id, v.name, v.size, v.status(), v.project_id, v.server_id, v.device, dict(v.metadata))
