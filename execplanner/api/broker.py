@@ -17,7 +17,7 @@ from execplanner.api.caller import caller_of, check_owner
 from execplanner.api.documents import base_url, read_document, respond, response_format
 from execplanner.booking import Ask, create_direct, reading, record_refusal
 from execplanner.booking import sessions as booked
-from execplanner.errors import InvalidRequest, NotFound
+from execplanner.errors import IllegalTransition, InvalidRequest, NotFound
 from execplanner.executables.protocol import describe_inline
 from execplanner.formats import decode, encode
 from execplanner.formats.media import Format
@@ -132,12 +132,16 @@ async def post_session(request: Request) -> Response:
     if body_fmt is Format.XML:
         validate_xml(body, decode.ROOT_UPDATE)
     update = decode.read_update(tree)
+    dialect = decode.detect_dialect(tree)
 
     def authorise(owner: str | None) -> None:
         check_owner(caller, owner, "session")
 
     store = request.app.state.store
-    session = await run_in_threadpool(booked.update, store, uuid, update, _now(), authorise)
+    try:
+        session = await run_in_threadpool(booked.update, store, uuid, update, _now(), authorise)
+    except IllegalTransition as exc:  # a 409 in the client's own phase names (a 2025 client reads READY)
+        raise IllegalTransition(encode.in_dialect(exc.message, dialect)) from exc
     return _session_response(request, session, fmt)
 
 

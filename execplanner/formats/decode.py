@@ -22,6 +22,7 @@ from execplanner.model.documents import (
     DataResource,
     Dialect,
     Executable,
+    ExecutableKind,
     Image,
     Interval,
     MinMax,
@@ -207,15 +208,31 @@ def _read_volume(node: Any, where: str) -> VolumeMount:
     )
 
 
-def _read_compute(node: Any, index: int) -> ComputeResource:
-    where = f"compute[{index}]"
+def _compute_volume(item: Any, where: str, named: dict[str, VolumeMount]) -> VolumeMount:
+    """A compute resource's volume: a mount of its own, or (2026) the name of an entry of the top-level
+    `volumes[]`."""
+    if isinstance(item, str):
+        if item not in named:
+            known = ", ".join(sorted(named)) or "none"
+            raise InvalidRequest(
+                f"'{where}' names volume '{item}', but the request's volumes[] has no such name "
+                f"(named volumes: {known})"
+            )
+        return named[item]
+    return _read_volume(item, where)
+
+
+def _read_compute(node: Any, index: int, named: dict[str, VolumeMount], label: str = "compute") -> ComputeResource:
+    where = f"{label}[{index}]"
     node = _mapping(node, where)
     return ComputeResource(
         name=_name(node),
         cores=_min_max(node.get("cores"), where + ".cores"),
         memory=_min_max(node.get("memory"), where + ".memory"),
         gpus=_min_max(node.get("gpus"), where + ".gpus"),
-        volumes=[_read_volume(v, f"{where}.volumes[{i}]") for i, v in enumerate(as_list(node.get("volumes")))],
+        volumes=[
+            _compute_volume(v, f"{where}.volumes[{i}]", named) for i, v in enumerate(as_list(node.get("volumes")))
+        ],
     )
 
 
@@ -256,27 +273,77 @@ def _duration(value: Any) -> timedelta | None:
     return delta
 
 
+# What each executable kind cannot run without: (field, why). An impossible request is refused with a 400 naming
+# the field, never answered YES.
+REQUIRED_FIELDS: dict[ExecutableKind, tuple[str, str]] = {
+    ExecutableKind.JUPYTER_NOTEBOOK: ("location", "the notebook's URL, so the service can fetch it"),
+    ExecutableKind.BINDER_REPOSITORY: ("repository", "the repository Binder builds the environment from"),
+}
+
+
+def _check_runnable(executable: Executable) -> None:
+    required = REQUIRED_FIELDS.get(executable.kind)
+    if required and not getattr(executable, required[0]):
+        field, why = required
+        raise InvalidRequest(f"'executable.{field}' is required for a {executable.kind.value}: {why}")
+
+
+def _compute_nodes(tree: dict[str, Any], dialect: Dialect) -> tuple[list[Any], str]:
+    """The compute resources and the key they came under. Mid-2025 documents put them in a top-level
+    `computer:` block (the same fields as `compute`): read it, and refuse a request that sends both."""
+    resources = {} if dialect is Dialect.CALYCOPIS_2026 else _mapping(tree.get("resources"), "resources")
+    compute = resources.get("compute", tree.get("compute"))
+    computer = tree.get("computer")
+    if computer not in (None, "") and compute not in (None, ""):
+        raise InvalidRequest("the request has both 'compute' and 'computer' (its mid-2025 name): send one of them")
+    if computer not in (None, ""):
+        return as_list(computer), "computer"
+    return as_list(compute), "compute"
+
+
 def read_offerset_request(tree: dict[str, Any]) -> OfferSetRequest:
     dialect = detect_dialect(tree)
     executable = _read_executable(tree.get("executable"))
     if dialect is Dialect.CALYCOPIS_2026:
-        compute_nodes, storage_nodes, data_nodes = tree.get("compute"), tree.get("storage"), tree.get("data")
+        storage_nodes, data_nodes = tree.get("storage"), tree.get("data")
     else:
         resources = _mapping(tree.get("resources"), "resources")
-        compute_nodes = resources.get("compute", tree.get("compute"))
         storage_nodes = resources.get("storage", tree.get("storage"))
         data_nodes = resources.get("data", tree.get("data"))
-    return OfferSetRequest(
+    storage = [_read_storage(n, i) for i, n in enumerate(as_list(storage_nodes))]
+    data = [_read_data(n, i) for i, n in enumerate(as_list(data_nodes))]
+    volumes = [_read_volume(n, f"volumes[{i}]") for i, n in enumerate(as_list(tree.get("volumes")))]
+    _check_volume_resources(volumes, storage, data)
+    named = {v.name: v for v in volumes if v.name}
+    compute_nodes, label = _compute_nodes(tree, dialect)
+    request = OfferSetRequest(
         name=_name(tree),
         dialect=dialect,
         executable=executable,
-        compute=[_read_compute(n, i) for i, n in enumerate(as_list(compute_nodes))],
-        storage=[_read_storage(n, i) for i, n in enumerate(as_list(storage_nodes))],
-        data=[_read_data(n, i) for i, n in enumerate(as_list(data_nodes))],
-        volumes=[_read_volume(n, f"volumes[{i}]") for i, n in enumerate(as_list(tree.get("volumes")))],
+        compute=[_read_compute(n, i, named, label) for i, n in enumerate(compute_nodes)],
+        storage=storage,
+        data=data,
+        volumes=volumes,
         schedule=_read_schedule(tree.get("schedule")),
         vo=str(tree["vo"]) if tree.get("vo") else None,
     )
+    _check_runnable(executable)
+    return request
+
+
+def _check_volume_resources(
+    volumes: list[VolumeMount], storage: list[StorageResource], data: list[DataResource]
+) -> None:
+    """A top-level volume's `resources[]` name entries of `storage[]` or `data[]`: an unknown name is a 400."""
+    known = {r.name for r in [*storage, *data] if r.name}
+    for index, volume in enumerate(volumes):
+        for position, name in enumerate(volume.resources):
+            if name not in known:
+                listed = ", ".join(sorted(known)) or "none"
+                raise InvalidRequest(
+                    f"'volumes[{index}].resources[{position}]' names '{name}', but no storage[] or data[] entry has "
+                    f"that name (named resources: {listed})"
+                )
 
 
 def read_update(tree: dict[str, Any]) -> UpdateRequest:

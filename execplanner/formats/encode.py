@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -47,17 +49,54 @@ def _identity(
     return {k: v for k, v in ident.items() if v is not None}
 
 
+@dataclass(frozen=True)
+class _Owner:
+    """What a 2026 session lends each of its components: a URL under its own, its creation time, its phase and
+    its offered schedule (the reference broker gives every component these)."""
+
+    href: str
+    created: datetime
+    phase: str
+    schedule: dict[str, Any] | None
+
+
+def _component(
+    dialect: Dialect, component: str, uuid: UUID | None, name: str | None, owner: _Owner | None, fragment: str
+) -> dict[str, Any]:
+    """A component's identity; in a 2026 answer also `meta.url`, `meta.created`, its `phase` and `schedule`."""
+    uri = uris.component_uri(component, dialect)
+    if owner is None or dialect is not Dialect.CALYCOPIS_2026:
+        return _identity(dialect, uri, uuid, name, None, None)
+    out = _identity(dialect, uri, uuid, name, owner.created, f"{owner.href}#{fragment}")
+    out["phase"] = owner.phase
+    if owner.schedule:
+        out["schedule"] = owner.schedule
+    return out
+
+
 def _drop_none(mapping: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if v is not None and v != [] and v != {}}
 
 
-def message_tree(message: Message) -> dict[str, Any]:
+_PHASE_WORDS_2025 = re.compile(r"\b(" + "|".join(p.value for p in PHASE_ALIASES_2025) + r")\b")
+
+
+def in_dialect(text: str, dialect: Dialect) -> str:
+    """Text for a client of `dialect`: a 2025 client reads the 2025 phase names (READY, not AVAILABLE)."""
+    if dialect is not Dialect.BROKER_2025:
+        return text
+    return _PHASE_WORDS_2025.sub(lambda m: PHASE_ALIASES_2025[Phase(m.group(1))], text)
+
+
+def message_tree(message: Message, dialect: Dialect | None = None) -> dict[str, Any]:
+    """A message; for a 2025 client the phase names in it are the 2025 ones."""
+    words = (lambda text: in_dialect(text, dialect)) if dialect else str
     return {
         "level": message.level.value,
         "time": format_instant(message.time),
-        "template": message.template,
-        "values": dict(message.values),
-        "message": message.message,
+        "template": words(message.template),
+        "values": {key: words(value) for key, value in message.values.items()},
+        "message": words(message.message),
     }
 
 
@@ -67,11 +106,16 @@ def _range(value: MinMax | None) -> dict[str, int] | None:
     return _drop_none({"min": value.min, "max": value.max}) or None
 
 
-def _executable_tree(executable: Executable, dialect: Dialect) -> dict[str, Any]:
-    uri = executable.kind_uri
-    if not uri or uris.is_2026(uri) != (dialect is Dialect.CALYCOPIS_2026):
-        uri = uris.executable_uri(executable.kind, dialect)
-    out = _identity(dialect, uris.normalise(uri), executable.uuid, executable.name, executable.created, None)
+def _executable_tree(executable: Executable, dialect: Dialect, owner: _Owner | None = None) -> dict[str, Any]:
+    uri = uris.canonical_executable_uri(executable.kind_uri, executable.kind, dialect)
+    if owner is not None and dialect is Dialect.CALYCOPIS_2026:
+        created = executable.created or owner.created
+        out = _identity(dialect, uri, executable.uuid, executable.name, created, f"{owner.href}#executable")
+        out["phase"] = owner.phase
+        if owner.schedule:
+            out["schedule"] = owner.schedule
+    else:
+        out = _identity(dialect, uri, executable.uuid, executable.name, executable.created, None)
     image = executable.image
     ports = [
         _drop_none(
@@ -116,10 +160,27 @@ def _executable_tree(executable: Executable, dialect: Dialect) -> dict[str, Any]
     return out
 
 
-def _block(block: ScheduleBlock) -> dict[str, str]:
+def _block(block: ScheduleBlock, bare_start: bool = False) -> dict[str, str]:
+    """A schedule block; its start an interval `instant/PT0S`, or (2026 preparing, releasing) a bare instant."""
+    start = (
+        format_instant(block.start)
+        if bare_start
+        else format_interval(Interval(start=block.start, duration=timedelta(0)))
+    )
+    return {"start": start, "duration": format_duration(block.duration)}
+
+
+def _offered_tree(session: Session, dialect: Dialect) -> dict[str, Any]:
+    """The offered blocks. 2025 writes every start as an interval (the spec's ScheduleOfferItem); 2026 writes
+    `preparing.start` and `releasing.start` as bare instants and only `available.start` as `instant/PT0S`."""
+    if session.schedule is None:
+        return {}
+    bare = dialect is Dialect.CALYCOPIS_2026
+    running_key = "available" if bare else "executing"
     return {
-        "start": format_interval(Interval(start=block.start, duration=timedelta(0))),
-        "duration": format_duration(block.duration),
+        "preparing": _block(session.schedule.preparing, bare),
+        running_key: _block(session.schedule.available),
+        "releasing": _block(session.schedule.releasing, bare),
     }
 
 
@@ -141,18 +202,15 @@ def _schedule_tree(session: Session, dialect: Dialect) -> dict[str, Any] | None:
     requested = _requested_tree(session.requested)
     if requested:
         schedule["requested"] = requested
-    if session.schedule:
-        running_key = "available" if dialect is Dialect.CALYCOPIS_2026 else "executing"
-        schedule["preparing"] = _block(session.schedule.preparing)
-        schedule[running_key] = _block(session.schedule.available)
-        schedule["releasing"] = _block(session.schedule.releasing)
+    schedule.update(_offered_tree(session, dialect))
     return schedule or None
 
 
-def _volume_tree(volume: VolumeMount, dialect: Dialect) -> dict[str, Any]:
+def _volume_tree(volume: VolumeMount, dialect: Dialect, owner: _Owner | None = None, index: int = 0) -> dict[str, Any]:
+    fragment = f"volume-{volume.name or index}"
     return _drop_none(
         {
-            **_identity(dialect, uris.component_uri("volume", dialect), None, volume.name, None, None),
+            **_component(dialect, "volume", None, volume.name, owner, fragment),
             "path": volume.path,
             "mode": volume.mode,
             "cardinality": volume.cardinality,
@@ -161,9 +219,22 @@ def _volume_tree(volume: VolumeMount, dialect: Dialect) -> dict[str, Any]:
     )
 
 
-def _compute_tree(compute: ComputeResource, dialect: Dialect) -> dict[str, Any]:
-    out = _identity(dialect, uris.component_uri("compute", dialect), compute.uuid, compute.name, None, None)
-    volumes = [_volume_tree(v, dialect) for v in compute.volumes]
+def _compute_volumes(compute: ComputeResource, dialect: Dialect, named: set[str], owner: _Owner | None) -> list[Any]:
+    """2026: a volume that is an entry of the top-level `volumes[]` is written by name, as the client sent it."""
+    return [
+        v.name if dialect is Dialect.CALYCOPIS_2026 and v.name in named else _volume_tree(v, dialect, owner, i)
+        for i, v in enumerate(compute.volumes)
+    ]
+
+
+def _compute_tree(
+    compute: ComputeResource,
+    dialect: Dialect,
+    named: frozenset[str] | set[str] = frozenset(),
+    owner: _Owner | None = None,
+) -> dict[str, Any]:
+    out = _component(dialect, "compute", compute.uuid, compute.name, owner, f"compute-{compute.uuid}")
+    volumes = _compute_volumes(compute, dialect, named, owner)
     if dialect is Dialect.CALYCOPIS_2026:
         cores = compute.cores_offered or compute.cores
         memory = compute.memory_offered or compute.memory
@@ -187,8 +258,8 @@ def _compute_tree(compute: ComputeResource, dialect: Dialect) -> dict[str, Any]:
     return out
 
 
-def _storage_tree(storage: StorageResource, dialect: Dialect) -> dict[str, Any]:
-    out = _identity(dialect, uris.component_uri("storage", dialect), storage.uuid, storage.name, None, None)
+def _storage_tree(storage: StorageResource, dialect: Dialect, owner: _Owner | None = None) -> dict[str, Any]:
+    out = _component(dialect, "storage", storage.uuid, storage.name, owner, f"storage-{storage.uuid or storage.name}")
     if dialect is Dialect.CALYCOPIS_2026:
         out["size"] = _range(storage.size_offered or storage.size)
     else:
@@ -196,20 +267,21 @@ def _storage_tree(storage: StorageResource, dialect: Dialect) -> dict[str, Any]:
     return _drop_none(out)
 
 
-def _data_tree(data: DataResource, dialect: Dialect) -> dict[str, Any]:
-    out = _identity(dialect, uris.component_uri("data", dialect), data.uuid, data.name, None, None)
+def _data_tree(data: DataResource, dialect: Dialect, owner: _Owner | None = None) -> dict[str, Any]:
+    out = _component(dialect, "data", data.uuid, data.name, owner, f"data-{data.uuid or data.name}")
     out.update(_drop_none({"location": data.location, "size": data.size_bytes}))
     return out
 
 
-def _resources_tree(execution: Execution) -> dict[str, Any]:
+def _resources_tree(execution: Execution, owner: _Owner | None = None) -> dict[str, Any]:
     """Compute, storage, data (and, in 2026, volumes): top-level in 2026, under `resources` in 2025."""
     dialect = execution.dialect
-    compute = [_compute_tree(c, dialect) for c in execution.compute]
-    storage = [_storage_tree(s, dialect) for s in execution.storage]
-    data = [_data_tree(d, dialect) for d in execution.data]
+    named = {v.name for v in execution.volumes if v.name}
+    compute = [_compute_tree(c, dialect, named, owner) for c in execution.compute]
+    storage = [_storage_tree(s, dialect, owner) for s in execution.storage]
+    data = [_data_tree(d, dialect, owner) for d in execution.data]
     if dialect is Dialect.CALYCOPIS_2026:
-        volumes = [_volume_tree(v, dialect) for v in execution.volumes]
+        volumes = [_volume_tree(v, dialect, owner, i) for i, v in enumerate(execution.volumes)]
         return _drop_none(
             {"compute": compute[0] if compute else None, "storage": storage, "data": data, "volumes": volumes}
         )
@@ -222,25 +294,43 @@ def phase_name(phase: Phase, dialect: Dialect) -> str:
     return phase.value
 
 
+def _shows_expiry(session: Session) -> bool:
+    """2026 keeps `expires` once set, after ACCEPTED or REJECTED too (as the reference broker does); the 2025 spec
+    says it is valid only while OFFERED, so 2025 shows it while OFFERED and once EXPIRED."""
+    if session.expires is None:
+        return False
+    return session.dialect is Dialect.CALYCOPIS_2026 or session.phase in (Phase.OFFERED, Phase.EXPIRED)
+
+
+def offerset_name(offerset: OfferSet) -> str | None:
+    """The offer set's name; a 2026 offer set always has one (`meta.name`), generated from its uuid when the
+    request had none, so it is the same on every answer."""
+    if offerset.name or offerset.dialect is not Dialect.CALYCOPIS_2026:
+        return offerset.name
+    return f"offerset-{str(offerset.uuid)[:8]}"
+
+
 def session_tree(session: Session, base_url: str, options: Iterable[Phase]) -> dict[str, Any]:
     dialect = session.dialect
     href = f"{base_url}/sessions/{session.uuid}"
     out = _identity(dialect, uris.component_uri("session", dialect), session.uuid, session.name, session.created, href)
     option_values = [phase_name(p, dialect) for p in options]
     option_key = "kind" if dialect is Dialect.CALYCOPIS_2026 else "type"
+    phase = phase_name(session.phase, dialect)
+    owner = _Owner(href, session.created, phase, _offered_tree(session, dialect) or None)
     out.update(
         _drop_none(
             {
-                "phase": phase_name(session.phase, dialect),
-                "expires": format_instant(session.expires)
-                if session.expires and session.phase in (Phase.OFFERED, Phase.EXPIRED)
-                else None,
+                "phase": phase,
+                # the 2025 spec requires `state` (and defines `phase`): strict 2025 clients need both
+                "state": phase if dialect is Dialect.BROKER_2025 else None,
+                "expires": format_instant(session.expires) if _shows_expiry(session) else None,
                 "schedule": _schedule_tree(session, dialect),
-                "executable": _executable_tree(session.executable, dialect),
+                "executable": _executable_tree(session.executable, dialect, owner),
             }
         )
     )
-    out.update(_resources_tree(session))
+    out.update(_resources_tree(session, owner))
     if session.placement:
         p = session.placement
         out["placement"] = _drop_none(
@@ -258,7 +348,7 @@ def session_tree(session: Session, base_url: str, options: Iterable[Phase]) -> d
     if option_values:
         out["options"] = [{option_key: uris.ENUM_OPTION, "path": "phase", "values": option_values}]
     if session.messages:
-        out["messages"] = [message_tree(m) for m in session.messages]
+        out["messages"] = [message_tree(m, dialect) for m in session.messages]
     return out
 
 
@@ -266,13 +356,13 @@ def offerset_tree(offerset: OfferSet, base_url: str, options_for: Callable[[Sess
     dialect = offerset.dialect
     href = f"{base_url}/offersets/{offerset.uuid}"
     out = _identity(
-        dialect, uris.component_uri("offerset", dialect), offerset.uuid, offerset.name, offerset.created, href
+        dialect, uris.component_uri("offerset", dialect), offerset.uuid, offerset_name(offerset), offerset.created, href
     )
     out["result"] = offerset.result.value
     if offerset.expires:
         out["expires"] = format_instant(offerset.expires)
     out["offers"] = [session_tree(s, base_url, options_for(s)) for s in offerset.offers]
-    out["messages"] = [message_tree(m) for m in offerset.messages]
+    out["messages"] = [message_tree(m, dialect) for m in offerset.messages]
     return out
 
 

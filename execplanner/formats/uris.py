@@ -77,6 +77,17 @@ def executable_kind(uri: str) -> ExecutableKind | None:
     return kind if kind in PROTOCOL_KINDS else None
 
 
+def canonical_executable_uri(uri: str | None, kind: ExecutableKind, dialect: Dialect) -> str:
+    """The URI an answer writes for an executable: the spelling the client's dialect defines (2025: plural
+    `types/executables/`, 2026: `v1.0/types/executable/`), keeping the version the client named. A client's
+    own spelling (singular in 2025, a doubled slash, a 2022 task type) is never echoed back."""
+    match = _EXECUTABLE.search(normalise(uri)) if uri else None
+    version = match.group("version") if match and match.group("name") == kind.value else "1.0"
+    if dialect is Dialect.CALYCOPIS_2026:
+        return f"{BASE_2026}/executable/{kind.value}-{version}"
+    return f"{BASE_2025}/executables/{kind.value}-{version}"
+
+
 def component_uri(component: str, dialect: Dialect) -> str:
     path_2025, path_2026 = COMPONENTS[component]
     if dialect is Dialect.CALYCOPIS_2026:
