@@ -75,7 +75,9 @@ def create_app(settings: Settings, *, planner: Planner | None = None) -> Starlet
         _reload_on_sighup(app)
         stop = asyncio.Event()
         task = (
-            asyncio.create_task(scheduler.run(app.state.store, settings.scheduler_interval, stop))
+            asyncio.create_task(
+                scheduler.run(app.state.store, settings.scheduler_interval, stop, app.state.scheduler_status)
+            )
             if settings.scheduler
             else None
         )
@@ -109,4 +111,5 @@ def create_app(settings: Settings, *, planner: Planner | None = None) -> Starlet
     app.state.planner = planner or FederationPlanner(live, settings.default_vo, settings.max_offers)
     app.state.verifier = verifier_for(settings)
     app.state.health = lambda: (True, [])
+    app.state.scheduler_status = scheduler.SchedulerStatus()  # lag and counts, for /metrics
     return app

@@ -16,5 +16,5 @@ def ask_only(
     store: Store, request: OfferSetRequest, planner: Planner, now: datetime, caller: Caller = ANONYMOUS
 ) -> Plan:
     with store.reading() as conn:
-        usage = records.usage_by_site(conn)
-    return planner(resolved(request), usage, now, caller)
+        holds = records.live_holds(conn, now)
+    return planner(resolved(request), holds, now, caller)

@@ -4,15 +4,16 @@ transaction, under the same capacity lock as offer sets, so concurrent direct re
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import uuid4
 
 from sqlalchemy import Connection
 
+from execplanner.booking.holds import holds_of
 from execplanner.booking.offersets import offered_session, resolved
 from execplanner.errors import InvalidRequest
 from execplanner.lifecycle.transitions import apply
-from execplanner.model.documents import OfferSetRequest, Session
+from execplanner.model.documents import Interval, OfferSetRequest, Session
 from execplanner.model.phase import Phase
 from execplanner.planner.plan import ANONYMOUS, Caller, Planner
 from execplanner.store import records
@@ -21,15 +22,23 @@ from execplanner.store.database import Store
 log = logging.getLogger("execplanner.booking")
 
 
+def _now_unless_told(request: OfferSetRequest, now: datetime) -> OfferSetRequest:
+    """Direct execution starts now, unless the request names its start intervals: no later offer to choose."""
+    if request.schedule.start:
+        return request
+    schedule = request.schedule.model_copy(update={"start": [Interval(start=now, duration=timedelta(0))]})
+    return request.model_copy(update={"schedule": schedule})
+
+
 def create_direct(
     store: Store, request: OfferSetRequest, planner: Planner, now: datetime, *, caller: Caller = ANONYMOUS
 ) -> Session:
     """The best offer for `request`, stored ACCEPTED with its hold; a 400 naming why when there is none."""
-    asked = resolved(request)
+    asked = resolved(_now_unless_told(request, now))
 
     def book(conn: Connection) -> Session:
         records.lock_capacity(conn)
-        plan = planner(asked, records.usage_by_site(conn), now, caller)
+        plan = planner(asked, records.live_holds(conn, now), now, caller)
         if not plan.offers:
             raise InvalidRequest(
                 "the request cannot be planned: " + "; ".join(m.message for m in plan.messages),
@@ -39,6 +48,7 @@ def create_direct(
             update={"offerset": None, "phase": Phase.INITIAL, "expires": None, "messages": plan.messages}
         )
         records.insert_sessions(conn, [session], owners=[caller.owner])
+        records.insert_holds(conn, holds_of([session]))  # its own hold from the start: a direct session is no offer
         apply(conn, session.uuid, Phase.ACCEPTED, "direct execution request", now, expect=Phase.INITIAL)
         stored = records.get_session(conn, session.uuid)
         assert stored is not None

@@ -11,8 +11,9 @@ from uuid import UUID, uuid4
 
 from sqlalchemy import Connection
 
+from execplanner.booking.holds import holds_of
 from execplanner.executables.protocol import requirements_for
-from execplanner.model.capacity import Usage
+from execplanner.model.capacity import Hold
 from execplanner.model.documents import (
     ComputeResource,
     Dialect,
@@ -21,6 +22,7 @@ from execplanner.model.documents import (
     OfferSetRequest,
     Result,
     Session,
+    StorageResource,
 )
 from execplanner.model.message import Message
 from execplanner.model.phase import Phase
@@ -61,13 +63,19 @@ def offered_session(
         dialect=request.dialect,
         executable=executable,
         compute=[first, *[c.model_copy(update={"uuid": uuid4()}) for c in compute[1:]]],
-        storage=[s.model_copy(update={"uuid": uuid4(), "size_offered": s.size}) for s in request.storage],
+        storage=[s.model_copy(update={"uuid": uuid4(), "size_offered": _volume_size(s)}) for s in request.storage],
         data=[d.model_copy(update={"uuid": uuid4()}) for d in request.data],
         volumes=request.volumes,
         requested=request.schedule,
         schedule=offer.schedule,
         placement=offer.placement,
     )
+
+
+def _volume_size(storage: StorageResource) -> MinMax | None:
+    """The size of the volume given for a storage resource: what was asked (its minimum, else its maximum)."""
+    size = storage.size.min if storage.size.min is not None else storage.size.max
+    return MinMax(min=size, max=size) if size else None
 
 
 @dataclass(frozen=True)
@@ -80,11 +88,11 @@ class Ask:
     caller: Caller = ANONYMOUS
 
 
-def _plan_one(ask: Ask, planner: Planner, usage: dict[tuple[str, str], Usage]) -> OfferSet:
+def _plan_one(ask: Ask, planner: Planner, holds: list[Hold]) -> OfferSet:
     uuid = uuid4()
     expires = ask.now + ask.expiry
     request = ask.request
-    plan = planner(resolved(request), usage, ask.now, ask.caller)
+    plan = planner(resolved(request), holds, ask.now, ask.caller)
     offers = [offered_session(request, offer, uuid, i, ask.now, expires) for i, offer in enumerate(plan.offers)]
     return OfferSet(
         uuid=uuid,
@@ -107,17 +115,21 @@ def create_offersets(store: Store, asks: list[Ask], planner: Planner) -> list[Of
         results: list[OfferSet | Exception] = []
         stored: list[tuple[OfferSet, dict[str, Any], str | None]] = []
         records.lock_capacity(conn)
-        usage = records.usage_by_site(conn)
+        holds = records.live_holds(conn, min(ask.now for ask in asks))
+        booked: list[Hold] = []
         for ask in asks:
             try:
-                offerset = _plan_one(ask, planner, usage)
+                offerset = _plan_one(ask, planner, holds)
             except Exception as exc:  # noqa: BLE001 — one request's failure must not sink the batch
                 results.append(exc)
                 continue
-            usage = records.merge_usage(usage, records.holdings_of(offerset.offers))
+            held = holds_of(offerset.offers)
+            holds = [*holds, *held]
+            booked += held
             stored.append((offerset, ask.request.model_dump(mode="json"), ask.caller.owner))
             results.append(offerset)
         records.insert_offersets(conn, stored)
+        records.insert_holds(conn, booked)
         return results, [offerset for offerset, _, _ in stored]
 
     results, stored = store.run(book)

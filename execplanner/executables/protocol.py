@@ -89,9 +89,6 @@ def _apply_request_resources(request: OfferSetRequest, requirements: Requirement
                 vendor=known.vendor if known else None,
                 model=known.model if known else None,
             )
-    disk = sum(s.size.min or 0 for s in request.storage)
-    if disk:
-        requirements.disk_min_mib = Estimate.declared(disk * 1024, "requested storage")
     if request.schedule.duration_min:
         requirements.duration_seconds = Estimate.declared(int(request.schedule.duration_min.total_seconds()))
 

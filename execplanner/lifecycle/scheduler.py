@@ -1,45 +1,86 @@
-"""The background loop: expires offers on time. Safe in many replicas at once, because each change is a
-conditional UPDATE (`... WHERE phase = 'OFFERED'`): the database hands each due offer to exactly one of them."""
+"""The background loop: expires offers on time and ends holds whose interval is over, whether or not anything
+is launched, so capacity comes back by itself. Safe in many replicas at once: each pass claims a batch of due
+rows with `FOR UPDATE SKIP LOCKED` (PostgreSQL), so replicas share the work instead of queueing on it, and every
+phase change is still the conditional UPDATE of `transitions`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
-from execplanner.errors import ExecPlannerError
-from execplanner.lifecycle.transitions import apply
+from execplanner.lifecycle.transitions import apply_many
 from execplanner.model.phase import Phase
 from execplanner.store import records
 from execplanner.store.database import Store
 
 log = logging.getLogger("execplanner.scheduler")
+BATCH = 500
+EXPIRED = "offer not accepted before it expired"
 
 
-def expire_due(store: Store, now: datetime | None = None) -> int:
-    """Expire every offer whose `expires` has passed; returns how many this call expired."""
-    now = now or datetime.now(UTC)
-    with store.reading() as conn:
-        due = records.due_offers(conn, now)
-    expired = 0
-    for uuid, _phase in due:
-        try:
-            with store.transaction() as conn:
-                apply(conn, uuid, Phase.EXPIRED, "offer not accepted before it expired", now, expect=Phase.OFFERED)
-            expired += 1
-        except ExecPlannerError:
-            continue  # accepted, rejected or expired by someone else in the meantime
-    return expired
+@dataclass
+class SchedulerStatus:
+    """Plain values about the loop, for whoever reports them (a /metrics endpoint, a test, a log line)."""
+
+    lag_seconds: float = 0.0  # how long after its `expires` the last pass expired its most overdue offer
+    passes: int = 0
+    expired: int = 0  # offers expired by this process since it started
+    holds_ended: int = 0  # holds this process ended because their interval was over
 
 
-async def run(store: Store, interval: float, stop: asyncio.Event) -> None:
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def expire_due(store: Store, now: datetime | None = None, status: SchedulerStatus | None = None) -> int:
+    """Expire every offer whose `expires` has passed, in batches; returns how many this call expired."""
+    now = now or _now()
+    total = 0
+    while True:
+
+        def batch(conn: Connection) -> tuple[int, datetime | None]:
+            claimed = records.claim_due_offers(conn, now, BATCH)
+            moved = apply_many(conn, [u for u, _ in claimed], Phase.OFFERED, Phase.EXPIRED, EXPIRED, now)
+            return len(moved), min((e for _, e in claimed), default=None)
+
+        count, oldest = store.run(batch)
+        total += count
+        if status is not None and oldest is not None:
+            status.lag_seconds = max(status.lag_seconds, (_now() - oldest).total_seconds())
+        if count < BATCH:
+            return total
+
+
+def end_overdue_holds(store: Store, now: datetime | None = None) -> int:
+    """End every hold whose interval (to the end of releasing) is over; returns how many."""
+    now = now or _now()
+    total = 0
+    while True:
+        count = store.run(lambda conn: records.end_overdue_holds(conn, now, BATCH))
+        total += count
+        if count < BATCH:
+            return total
+
+
+def one_pass(store: Store, status: SchedulerStatus) -> None:
+    status.lag_seconds = 0.0
+    status.expired += expire_due(store, status=status)
+    status.holds_ended += end_overdue_holds(store)
+    status.passes += 1
+
+
+async def run(store: Store, interval: float, stop: asyncio.Event, status: SchedulerStatus | None = None) -> None:
     """Run passes until `stop` is set; a failing pass is logged and the loop goes on."""
+    status = status or SchedulerStatus()
     while not stop.is_set():
         try:
-            await run_in_threadpool(expire_due, store)
+            await run_in_threadpool(one_pass, store, status)
         except Exception:  # noqa: BLE001 — the loop must survive a bad pass (e.g. database restarting)
             log.exception("scheduler_pass_failed")
         with contextlib.suppress(TimeoutError):

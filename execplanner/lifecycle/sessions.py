@@ -1,4 +1,8 @@
-"""Client-driven changes to a session: accept (rejecting siblings), reject, cancel."""
+"""Client-driven changes to a session: accept (rejecting siblings), reject, cancel.
+
+Lock order: a change to an offer first locks every session of its offer set, in uuid order, in one statement;
+so an accept racing a sibling's accept or reject waits rather than deadlocks, and then sees what the other did.
+The scheduler claims with SKIP LOCKED and never waits, so it cannot close a cycle either."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from uuid import UUID
 from sqlalchemy import Connection
 
 from execplanner.errors import IllegalTransition, InvalidRequest, NotFound
-from execplanner.lifecycle.transitions import apply, client_options
+from execplanner.lifecycle.transitions import apply, apply_many, client_options
 from execplanner.model.documents import Session, UpdateRequest
 from execplanner.model.message import Message
 from execplanner.model.phase import Phase, parse_phase
@@ -27,9 +31,7 @@ def requested_phase(update: UpdateRequest) -> Phase:
 def update_session(conn: Connection, uuid: UUID, update: UpdateRequest, now: datetime) -> Session:
     """Apply a client's update in one transaction and return the session as it now is."""
     target = requested_phase(update)
-    session = records.get_session(conn, uuid, for_update=True)
-    if session is None:
-        raise NotFound(f"no session {uuid}")
+    session = _locked(conn, uuid)
     if target not in client_options(session.phase):
         allowed = ", ".join(p.value for p in client_options(session.phase)) or "none"
         raise IllegalTransition(
@@ -44,6 +46,17 @@ def update_session(conn: Connection, uuid: UUID, update: UpdateRequest, now: dat
     return updated
 
 
+def _locked(conn: Connection, uuid: UUID) -> Session:
+    """The session, read after locking it (and, for an offer, all its siblings, in the one global order)."""
+    offerset = records.offerset_of(conn, uuid)
+    if offerset is not None:
+        records.lock_offerset(conn, offerset)
+    session = records.get_session(conn, uuid, for_update=True)
+    if session is None:
+        raise NotFound(f"no session {uuid}")
+    return session
+
+
 def _accept(conn: Connection, session: Session, now: datetime) -> None:
     if session.expires is not None and session.expires <= now:
         apply(conn, session.uuid, Phase.EXPIRED, "offer expired before it was accepted", now, expect=Phase.OFFERED)
@@ -56,6 +69,6 @@ def _accept(conn: Connection, session: Session, now: datetime) -> None:
     )
     if session.offerset is None:
         return
-    for sibling in records.sessions_of(conn, session.offerset):
-        if sibling.uuid != session.uuid and sibling.phase is Phase.OFFERED:
-            apply(conn, sibling.uuid, Phase.REJECTED, f"sibling offer {session.uuid} was accepted", now)
+    siblings = [s.uuid for s in records.sessions_of(conn, session.offerset) if s.uuid != session.uuid]
+    # only those still OFFERED move: one a client rejected (or the scheduler expired) meanwhile is left alone
+    apply_many(conn, siblings, Phase.OFFERED, Phase.REJECTED, f"sibling offer {session.uuid} was accepted", now)

@@ -2,6 +2,10 @@
 
 Nothing else in execplanner assigns a phase. `apply` checks the table, then writes the change and its reason
 with a conditional UPDATE, so two replicas (or a client and the scheduler) racing on one session cannot both win.
+The session's hold follows in the same transaction: a session that reaches a phase that holds nothing (a final
+one) gives its capacity back; an accepted offer's hold becomes the session's own (no longer shared with its
+siblings). Whoever drives a session — the client, the scheduler, the launch driver — gets this by calling
+`apply`; the hold's interval stays the offered schedule.
 """
 
 from __future__ import annotations
@@ -78,5 +82,28 @@ def apply(
         raise IllegalTransition(f"session {uuid} cannot go from {current.value} to {to_phase.value}")
     if not records.write_phase(conn, uuid, current, to_phase, reason, now):
         raise IllegalTransition(f"session {uuid} changed phase while being updated; try again")
+    _follow_hold(conn, [uuid], to_phase)
     log.info("phase_changed session=%s from=%s to=%s reason=%r", uuid, current.value, to_phase.value, reason)
     return current
+
+
+def apply_many(
+    conn: Connection, uuids: list[UUID], from_phase: Phase, to_phase: Phase, reason: str, now: datetime
+) -> list[UUID]:
+    """`apply` for a batch of sessions all expected in `from_phase` (e.g. offers the scheduler claimed to expire):
+    checks the table once, moves those still in `from_phase`, and returns them."""
+    if not is_legal(from_phase, to_phase):
+        raise IllegalTransition(f"sessions cannot go from {from_phase.value} to {to_phase.value}")
+    moved = records.write_phases(conn, uuids, from_phase, to_phase, reason, now)
+    _follow_hold(conn, moved, to_phase)
+    for uuid in moved:
+        log.info("phase_changed session=%s from=%s to=%s reason=%r", uuid, from_phase.value, to_phase.value, reason)
+    return moved
+
+
+def _follow_hold(conn: Connection, uuids: list[UUID], to_phase: Phase) -> None:
+    if not to_phase.holds_capacity:
+        records.end_holds(conn, uuids)
+    elif to_phase is P.ACCEPTED:
+        for uuid in uuids:
+            records.own_hold(conn, uuid)

@@ -203,6 +203,8 @@ class Placement(_Model):
     disk_gib: int = 0
     gpus: int = 0
     floating_ips: int = 0
+    volumes: int = Field(0, description="Block-storage volumes held for the request's storage resources.")
+    volume_gib: int = Field(0, description="Their total size, GiB.")
 
 
 class Session(Execution):

@@ -1,47 +1,37 @@
 """The catalogue-backed planner: which EGI sites can run this, on which flavor, image and network, and when.
 
-Ranking (documented in docs/planner.md, deterministic): candidate (start, site) pairs are taken along
-diagonals — the earliest start at the best site first, then the next site and the next start alternately —
-so a client gets both a choice of sites and a choice of times. Sites are ordered by how ready their image is (a Docker
-or Jupyter appliance beats installing it at boot), then least waste (spare cores and memory relative to the
-need), then name. Capacity is accounted as offers are chosen, so one offer set
-never promises more than a site's quota either.
+A pure function of (request with resolved requirements, catalogue, holds, time, caller). Sites are ordered by
+how ready their image is (a Docker or Jupyter appliance beats installing it at boot), then least waste (spare
+cores and memory relative to the need), then name; `timing.py` finds each site's feasible starts in the capacity
+calendar and takes offers along diagonals of (start, site). Documented in docs/planner.md.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from execplanner.catalogue.model import Catalogue
-from execplanner.model.capacity import Usage
-from execplanner.model.documents import (
-    ExecutableKind,
-    MinMax,
-    OfferSetRequest,
-    Placement,
-    ScheduleBlock,
-    ScheduleOffer,
-)
+from execplanner.model.capacity import Hold
+from execplanner.model.documents import OfferSetRequest
 from execplanner.model.message import Message
-from execplanner.planner.match import Failed, Fit, Misfit, floating_ips_of, headroom, static_fit
+from execplanner.planner.calendar import Calendar, calendars
+from execplanner.planner.explain import Full, explain, explain_full, when
+from execplanner.planner.match import Fit, Misfit, static_fit
 from execplanner.planner.needs import Needs, needs_of, requirements_of
-from execplanner.planner.plan import ANONYMOUS, VM_OPERATOR, Caller, Offer, Plan
-from execplanner.planner.schedule import interval_end
-
-PREPARING: dict[ExecutableKind, timedelta] = {
-    ExecutableKind.JUPYTER_NOTEBOOK: timedelta(minutes=5),
-    ExecutableKind.DOCKER_CONTAINER: timedelta(minutes=5),
-    ExecutableKind.SINGULARITY_CONTAINER: timedelta(minutes=5),
-    ExecutableKind.DOCKER_COMPOSE: timedelta(minutes=6),
-    ExecutableKind.BINDER_REPOSITORY: timedelta(minutes=15),
-    ExecutableKind.SNAKEMAKE_WORKFLOW: timedelta(minutes=10),
-}
-RELEASING = timedelta(minutes=2)
-START_STEP = timedelta(hours=1)
+from execplanner.planner.plan import ANONYMOUS, VM_OPERATOR, Caller, Plan
+from execplanner.planner.timing import choose as choose_offers
+from execplanner.planner.timing import (
+    feasible_starts,
+    fits_at,
+    free_from,
+    held_for,
+    need_of,
+    start_spans,
+)
 
 
 @dataclass
@@ -119,7 +109,7 @@ class FederationPlanner:
     def __call__(
         self,
         request: OfferSetRequest,
-        usage: dict[tuple[str, str], Usage],
+        holds: Sequence[Hold],
         now: datetime,
         caller: Caller = ANONYMOUS,
     ) -> Plan:
@@ -133,23 +123,45 @@ class FederationPlanner:
         matches = self._matches.get(catalogue, vo, needs)
         if matches is None:
             return Plan(messages=[Message.error("no reachable site in the catalogue supports the VO {vo}", vo=vo)])
-        starts = start_times(needs, now, self.max_offers)
-        if not starts:
+        spans = start_spans(needs, now)
+        if not spans:
             return Plan(messages=[Message.error("every requested start window has already passed")])
-        fits: list[Fit] = []
-        full: list[Misfit] = []
+        committed = calendars(holds)
+        options: list[tuple[Fit, list[datetime]]] = []
+        full: list[Full] = []
         for fit in matches.fits:  # best first: stop once there are enough candidates
-            short = headroom(fit.site_vo, usage.get((fit.site.name, vo), Usage()), fit.flavor, floating_ips_of(fit))
-            if short:
-                full.append(Misfit(fit.site.name, Failed.QUOTA, short))
-            else:
-                fits.append(fit)
-                if len(fits) == 2 * self.max_offers:
+            calendar = committed.get((fit.site.name, vo)) or Calendar()
+            starts = feasible_starts(fit, calendar, needs, spans, self.max_offers)
+            if starts:
+                options.append((fit, starts))
+                if len(options) == 2 * self.max_offers:
                     break
-        if not fits:
-            return Plan(messages=explain([*matches.misfits, *full], needs, vo))
-        offers = _choose(fits, starts, needs, usage, vo, self.max_offers)
-        return Plan(offers=offers, messages=[*chosen, *requirements.messages])
+            else:
+                full.append(_full(fit, calendar, needs, spans[0].earliest))
+        if not options:
+            reasons = explain(matches.misfits, needs, vo, catalogue.sites_for_vo(vo))
+            return Plan(messages=[explain_full(full, vo, bool(needs.windows)), *reasons] if full else reasons)
+        offers = choose_offers(options, needs, vo, self.max_offers)
+        later = _later(offers[0].schedule.preparing.start, spans[0].earliest)
+        return Plan(offers=offers, messages=[*chosen, *later, *requirements.messages])
+
+
+def _full(fit: Fit, calendar: Calendar, needs: Needs, first: datetime) -> Full:
+    short = fits_at(fit, calendar, need_of(fit, needs), first, held_for(needs)) or "no room at any requested start"
+    return Full(fit.site.name, short, free_from(fit, calendar, needs, first))
+
+
+def _later(earliest_offered: datetime, asked: datetime) -> list[Message]:
+    """An info message when the asked-for start could not be met anywhere and offers start later."""
+    if earliest_offered <= asked:
+        return []
+    return [
+        Message.info(
+            "no suitable site has room at {asked}; the earliest offer starts at {start}",
+            asked=when(asked),
+            start=when(earliest_offered),
+        )
+    ]
 
 
 def choose_vo(
@@ -191,151 +203,3 @@ def entitlement_refusal(caller: Caller, vo: str) -> Message | None:
         vo=vo,
         entitlement=entitlement,
     )
-
-
-def start_times(needs: Needs, now: datetime, count: int) -> list[datetime]:
-    """Candidate starts: hourly from now, or hourly within each requested window (none in the past)."""
-    if not needs.windows:
-        return [now + i * START_STEP for i in range(count)]
-    starts: list[datetime] = []
-    for window in sorted(needs.windows, key=lambda w: w.start):
-        latest = interval_end(window)
-        start = max(window.start, now)
-        while start <= latest and len(starts) < count:
-            starts.append(start)
-            start += START_STEP
-    return sorted(set(starts))[:count]
-
-
-def _choose(
-    fits: list[Fit], starts: list[datetime], needs: Needs, usage: dict[tuple[str, str], Usage], vo: str, limit: int
-) -> list[Offer]:
-    held = dict(usage)
-    pairs = sorted(((i, j) for i in range(len(starts)) for j in range(len(fits))), key=lambda p: (p[0] + p[1], p))
-    offers: list[Offer] = []
-    for i, j in pairs:
-        if len(offers) == limit:
-            break
-        fit = fits[j]
-        floating = floating_ips_of(fit)
-        key = (fit.site.name, vo)
-        current = held.get(key, Usage())
-        if headroom(fit.site_vo, current, fit.flavor, floating):
-            continue
-        held[key] = replace(
-            current,
-            instances=current.instances + 1,
-            cores=current.cores + fit.flavor.vcpus,
-            memory_mib=current.memory_mib + fit.flavor.ram,
-            floating_ips=current.floating_ips + floating,
-        )
-        offers.append(_offer(fit, starts[i], needs, vo, floating))
-    return offers
-
-
-def _offer(fit: Fit, start: datetime, needs: Needs, vo: str, floating: int) -> Offer:
-    preparing = PREPARING.get(needs.kind, timedelta(minutes=5))
-    duration = needs.duration_max or needs.duration
-    available = start + preparing
-    flavor = fit.flavor
-    return Offer(
-        placement=Placement(
-            site=fit.site.name,
-            vo=vo,
-            project_id=fit.site_vo.project_id,
-            flavor_id=flavor.id,
-            flavor_name=flavor.name,
-            image_id=fit.image.id,
-            image_name=fit.image.name,
-            network_id=fit.network.id if fit.network else None,
-            network_name=fit.network.name if fit.network else None,
-            public_access=fit.public_access.value if fit.public_access else None,
-            cores=flavor.vcpus,
-            memory_mib=flavor.ram,
-            disk_gib=flavor.disk,
-            gpus=flavor.gpu.count if flavor.gpu else 0,
-            floating_ips=floating,
-        ),
-        schedule=ScheduleOffer(
-            preparing=ScheduleBlock(start=start, duration=preparing),
-            available=ScheduleBlock(start=available, duration=duration),
-            releasing=ScheduleBlock(start=available + duration, duration=RELEASING),
-        ),
-        cores=MinMax(min=flavor.vcpus, max=flavor.vcpus),
-        memory_gib=MinMax(min=flavor.ram // 1024, max=flavor.ram // 1024),
-    )
-
-
-def explain(misfits: list[Misfit], needs: Needs, vo: str) -> list[Message]:
-    """One plain-words message per requirement that no site met."""
-    by_failure: dict[Failed, list[Misfit]] = {}
-    for misfit in misfits:
-        by_failure.setdefault(misfit.failed, []).append(misfit)
-    messages = []
-    for failed, group in by_failure.items():
-        sites = ", ".join(sorted(m.site for m in group))
-        messages.append(_explain_one(failed, group, needs, vo, sites))
-    return messages
-
-
-def _largest(group: list[Misfit]) -> tuple[int, str]:
-    best = max(group, key=lambda m: (int(m.detail) if m.detail.isdigit() else -1, m.site))
-    return (int(best.detail) if best.detail.isdigit() else 0), best.site
-
-
-def _explain_one(failed: Failed, group: list[Misfit], needs: Needs, vo: str, sites: str) -> Message:
-    if failed in (Failed.CORES, Failed.MEMORY):
-        largest, where = _largest(group)
-        wanted = needs.cores_min if failed is Failed.CORES else -(-needs.memory_min_mib // 1024)
-        upper = (
-            needs.cores_max
-            if failed is Failed.CORES
-            else (needs.memory_max_mib // 1024 if needs.memory_max_mib else None)
-        )
-        unit = "cores" if failed is Failed.CORES else "GiB RAM"
-        short_unit = "cores" if failed is Failed.CORES else "GiB"
-        if largest >= wanted and upper is not None:
-            return Message.error(
-                "no site supporting {vo} offers a flavor with between {min} and {max} {unit}",
-                vo=vo,
-                min=wanted,
-                max=upper,
-                unit=unit,
-            )
-        return Message.error(
-            "no site supporting {vo} offers a flavor with {wanted} {unit}; largest is {largest} {short_unit} at {site}",
-            vo=vo,
-            wanted=wanted,
-            unit=unit,
-            largest=largest,
-            short_unit=short_unit,
-            site=where,
-        )
-    if failed is Failed.DISK:
-        largest, where = _largest(group)
-        return Message.error(
-            "no site supporting {vo} offers a flavor with a {wanted} GiB disk; largest is {largest} GiB at {site}",
-            vo=vo,
-            wanted=needs.disk_min_gib,
-            largest=largest,
-            site=where,
-        )
-    if failed is Failed.GPU:
-        what = " ".join(x for x in (str(needs.gpus), needs.gpu_vendor, needs.gpu_model) if x)
-        available = "; ".join(f"{m.site}: {m.detail}" for m in group if m.detail != "none") or "none at all"
-        return Message.error(
-            "no site supporting {vo} offers a flavor with {what} GPU(s); GPUs available: {available}",
-            vo=vo,
-            what=what,
-            available=available,
-        )
-    if failed is Failed.IMAGE:
-        return Message.error("no {wanted} image at {sites}", wanted=group[0].detail, sites=sites)
-    if failed is Failed.NETWORK:
-        return Message.error(
-            "no public network at {sites}, and this executable must be reachable on port(s) {ports}",
-            sites=sites,
-            ports=group[0].detail,
-        )
-    details = "; ".join(f"{m.site} ({m.detail})" for m in group)
-    return Message.error("every suitable site is full for {vo}: {details}", vo=vo, details=details)

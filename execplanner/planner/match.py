@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from execplanner.catalogue.model import Flavor, Image, Network, PublicAccess, Site, SiteVO
-from execplanner.model.capacity import Usage
 from execplanner.planner.needs import Needs
 
 LINUX_DISTROS = ("ubuntu", "debian", "almalinux", "rocky", "centos", "fedora", "rhel", "opensuse")
@@ -22,7 +21,6 @@ class Failed(StrEnum):
 
     CORES = "cores"
     MEMORY = "memory"
-    DISK = "disk"
     GPU = "gpu"
     IMAGE = "image"
     NETWORK = "network"
@@ -48,7 +46,7 @@ class Fit:
     image_rank: int = 0
 
 
-def _gpu_ok(flavor: Flavor, needs: Needs) -> bool:
+def gpu_ok(flavor: Flavor, needs: Needs) -> bool:
     if needs.gpus == 0:
         return flavor.gpu is None
     gpu = flavor.gpu
@@ -71,8 +69,7 @@ def pick_flavor(site: Site, site_vo: SiteVO, needs: Needs) -> Flavor | Misfit:
             Failed.MEMORY,
             lambda f: f.ram >= needs.memory_min_mib and (needs.memory_max_mib is None or f.ram <= needs.memory_max_mib),
         ),
-        (Failed.DISK, lambda f: f.disk == 0 or f.disk >= needs.disk_min_gib),
-        (Failed.GPU, lambda f: _gpu_ok(f, needs)),
+        (Failed.GPU, lambda f: gpu_ok(f, needs)),
     )
     for failed, check in checks:
         remaining = [f for f in flavors if check(f)]
@@ -89,8 +86,6 @@ def _flavor_detail(failed: Failed, flavors: list[Flavor]) -> str:
         return str(max(f.vcpus for f in flavors))
     if failed is Failed.MEMORY:
         return str(max(f.ram for f in flavors) // 1024)
-    if failed is Failed.DISK:
-        return str(max(f.disk for f in flavors))
     gpus = [f.gpu for f in flavors if f.gpu]
     return ", ".join(sorted({f"{g.count}x {g.vendor or ''} {g.model or ''}".strip() for g in gpus})) or "none"
 
@@ -141,23 +136,6 @@ def pick_network(site: Site, site_vo: SiteVO, needs: Needs) -> tuple[Network | N
     if public is None or public.access is None:
         return Misfit(site.name, Failed.NETWORK, ", ".join(str(p) for p in needs.public_ports))
     return public, public.access
-
-
-def headroom(site_vo: SiteVO, held: Usage, flavor: Flavor, floating_ips: int) -> str | None:
-    """None if one more VM of `flavor` fits the quota after what is in use and held; else what is short."""
-    quota = site_vo.quota
-    if quota is None:
-        return None
-    wanted = (
-        ("instances", quota.instances, held.instances, 1),
-        ("cores", quota.cores, held.cores, flavor.vcpus),
-        ("RAM (MiB)", quota.ram, held.memory_mib, flavor.ram),
-        ("floating IPs", quota.floating_ips, held.floating_ips, floating_ips),
-    )
-    for name, item, held_amount, amount in wanted:
-        if amount and item.limit is not None and item.in_use + held_amount + amount > item.limit:
-            return f"{name}: {item.in_use + held_amount} of {item.limit} in use or held"
-    return None
 
 
 def static_fit(site: Site, site_vo: SiteVO, needs: Needs) -> Fit | Misfit:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from execplanner.model.documents import ExecutableKind, Interval, OfferSetRequest
-from execplanner.model.requirements import Requirements
+from execplanner.model.requirements import Requirements, Source
 
 __all__ = ["Needs", "needs_of"]
 
@@ -19,7 +19,6 @@ class Needs:
     cores_max: int | None
     memory_min_mib: int
     memory_max_mib: int | None
-    disk_min_gib: int
     gpus: int
     gpu_vendor: str | None
     gpu_model: str | None
@@ -29,6 +28,8 @@ class Needs:
     duration: timedelta
     duration_max: timedelta | None
     windows: tuple[Interval, ...]
+    volumes: int = 0  # block-storage volumes (one per storage resource)
+    volume_gib: int = 0
 
     @property
     def shape(self) -> tuple[object, ...]:
@@ -39,7 +40,6 @@ class Needs:
             self.cores_max,
             self.memory_min_mib,
             self.memory_max_mib,
-            self.disk_min_gib,
             self.gpus,
             self.gpu_vendor,
             self.gpu_model,
@@ -60,6 +60,7 @@ def needs_of(request: OfferSetRequest) -> Needs:
     requirements = requirements_of(request)
     compute = requirements.compute
     gpu = compute.gpu
+    sizes = volume_sizes(request) or described_volume(requirements)
     cores_min = max(compute.cores_min.value, 1)
     memory_min = max(compute.memory_min_mib.value, 1)
     return Needs(
@@ -68,7 +69,6 @@ def needs_of(request: OfferSetRequest) -> Needs:
         cores_max=compute.cores_max.value if compute.cores_max else None,
         memory_min_mib=memory_min,
         memory_max_mib=compute.memory_max_mib.value if compute.memory_max_mib else None,
-        disk_min_gib=requirements.disk_min_gib,
         gpus=gpu.count.value if gpu else 0,
         gpu_vendor=gpu.vendor if gpu else None,
         gpu_model=gpu.model if gpu else None,
@@ -78,4 +78,19 @@ def needs_of(request: OfferSetRequest) -> Needs:
         duration=timedelta(seconds=max(requirements.duration_seconds.value, 60)),
         duration_max=request.schedule.duration_max,
         windows=tuple(request.schedule.start),
+        volumes=len(sizes),  # storage is block storage: the flavor's disk is only for the image
+        volume_gib=sum(sizes),
     )
+
+
+def described_volume(requirements: Requirements) -> list[int]:
+    """Working space a description declared or implied (not a default), as one volume when none was asked."""
+    if requirements.disk_min_mib.source is Source.DEFAULT or not requirements.disk_min_gib:
+        return []
+    return [requirements.disk_min_gib]
+
+
+def volume_sizes(request: OfferSetRequest) -> list[int]:
+    """One block-storage volume per storage resource, of the size asked (its minimum, else its maximum)."""
+    sizes = [s.size.min if s.size.min is not None else s.size.max for s in request.storage]
+    return [size for size in sizes if size]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from execplanner.model.capacity import Usage
+from execplanner.model.capacity import Hold
 from execplanner.model.documents import MinMax, OfferSetRequest, Placement, ScheduleOffer
 from execplanner.model.message import Message
 
@@ -48,8 +48,9 @@ ANONYMOUS = Caller()
 
 
 class Planner(Protocol):
-    """A pure function of the request, what is already held, the time, and who asks."""
+    """A pure function of the request (its requirements resolved into `described`), what is already held (the
+    live holds, each over its interval), the time, and who asks."""
 
     def __call__(
-        self, request: OfferSetRequest, usage: dict[tuple[str, str], Usage], now: datetime, caller: Caller = ...
+        self, request: OfferSetRequest, holds: Sequence[Hold], now: datetime, caller: Caller = ...
     ) -> Plan: ...

@@ -7,11 +7,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, delete, insert, select, update
 
-from execplanner.model.capacity import Usage
+from execplanner.model.capacity import Hold, Usage
 from execplanner.model.documents import OfferSet, Result, Session, Transition
 from execplanner.model.message import Message
 from execplanner.model.phase import Phase
@@ -73,7 +71,7 @@ def insert_sessions(
     owners: list[str | None] | None = None,
 ) -> None:
     """Store new sessions (with their rank in their offer set, if they are offers, and their owner), their
-    first history rows, and the capacity they hold — one statement each."""
+    and first history rows — one statement each. (What they hold is booking's to write: `insert_holds`.)"""
     if not sessions:
         return
     ranks: list[int | None] = list(positions) if positions is not None else [None] * len(sessions)
@@ -93,72 +91,12 @@ def insert_sessions(
             for s in sessions
         ],
     )
-    _add_holdings(conn, holdings_of(sessions))
-
-
-def holdings_of(sessions: list[Session]) -> dict[tuple[str, str], Usage]:
-    """What these sessions hold, per (site, VO)."""
-    held: dict[tuple[str, str], Usage] = {}
-    for session in sessions:
-        placement = session.placement
-        if placement is not None and session.phase.holds_capacity:
-            key = (placement.site, placement.vo)
-            amount = Usage(1, placement.cores, placement.memory_mib, placement.floating_ips)
-            held[key] = held.get(key, Usage()) + amount
-    return held
-
-
-def merge_usage(
-    first: dict[tuple[str, str], Usage], second: dict[tuple[str, str], Usage]
-) -> dict[tuple[str, str], Usage]:
-    merged = dict(first)
-    for key, usage in second.items():
-        merged[key] = merged.get(key, Usage()) + usage
-    return merged
-
-
-def _usage_of(row: Any) -> Usage:
-    get = row.get if isinstance(row, dict) else row._mapping.get
-    return Usage(get("instances"), get("cores"), get("memory_mib"), get("floating_ips"))
 
 
 _INSERT_OFFERSET = insert(tables.offersets)
 _INSERT_SESSIONS = insert(tables.sessions)
 _INSERT_TRANSITIONS = insert(tables.transitions)
-_AMOUNTS = ("instances", "cores", "memory_mib", "floating_ips")
-
-
-def _upsert_holding(dialect: str) -> Any:
-    """`holdings += delta` for one (site, VO), creating the row on first use; built once per dialect."""
-    h = tables.holdings
-    make = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = make(h).values({name: bindparam(name) for name in ("site", "vo", *_AMOUNTS)})
-    return statement.on_conflict_do_update(
-        index_elements=[h.c.site, h.c.vo],
-        set_={name: h.c[name] + statement.excluded[name] for name in _AMOUNTS},
-    )
-
-
-_UPSERT_HOLDING = {"postgresql": _upsert_holding("postgresql"), "sqlite": _upsert_holding("sqlite")}
-
-
-def _add_holdings(conn: Connection, deltas: dict[tuple[str, str], Usage]) -> None:
-    """Add each delta to its (site, VO) row of the ledger, in one statement."""
-    if deltas:
-        conn.execute(
-            _UPSERT_HOLDING[conn.dialect.name],
-            [
-                {
-                    "site": site,
-                    "vo": vo,
-                    "instances": d.instances,
-                    "cores": d.cores,
-                    "memory_mib": d.memory_mib,
-                    "floating_ips": d.floating_ips,
-                }
-                for (site, vo), d in deltas.items()
-            ],
-        )
+_AMOUNTS = Usage.names()
 
 
 def _session_from_row(row: object) -> Session:
@@ -199,6 +137,17 @@ def get_offerset(conn: Connection, uuid: UUID) -> OfferSet | None:
     )
 
 
+def offerset_of(conn: Connection, uuid: UUID) -> UUID | None:
+    value = conn.execute(select(tables.sessions.c.offerset_uuid).where(tables.sessions.c.uuid == str(uuid))).scalar()
+    return UUID(value) if value else None
+
+
+def lock_offerset(conn: Connection, offerset: UUID) -> None:
+    """Lock every session of an offer set, in uuid order (the one global order for sibling rows)."""
+    c = tables.sessions.c
+    conn.execute(select(c.uuid).where(c.offerset_uuid == str(offerset)).order_by(c.uuid).with_for_update())
+
+
 def owner_of_session(conn: Connection, uuid: UUID) -> str | None:
     """Who asked for the session (`subject@issuer`), or None when nobody authenticated (or no such session)."""
     return conn.execute(select(tables.sessions.c.owner).where(tables.sessions.c.uuid == str(uuid))).scalar()
@@ -222,13 +171,6 @@ def write_phase(conn: Connection, uuid: UUID, from_phase: Phase, to_phase: Phase
             session_uuid=str(uuid), at=at, from_phase=from_phase.value, to_phase=to_phase.value, reason=reason[:2000]
         )
     )
-    if from_phase.holds_capacity and not to_phase.holds_capacity:
-        c = tables.sessions.c
-        row = conn.execute(
-            select(c.site, c.vo, c.instances, c.cores, c.memory_mib, c.floating_ips).where(c.uuid == str(uuid))
-        ).first()
-        if row is not None and row.site and row.vo:
-            _add_holdings(conn, {(row.site, row.vo): -_usage_of(row)})
     return True
 
 
@@ -259,28 +201,144 @@ def history(conn: Connection, uuid: UUID) -> list[Transition]:
     ]
 
 
-def due_offers(conn: Connection, now: datetime, limit: int = 500) -> list[tuple[UUID, Phase]]:
-    rows = conn.execute(
-        select(tables.sessions.c.uuid)
-        .where(tables.sessions.c.phase == Phase.OFFERED.value, tables.sessions.c.expires <= now)
+def claim_due_offers(conn: Connection, now: datetime, limit: int) -> list[tuple[UUID, datetime]]:
+    """Offers whose `expires` has passed, oldest first, locked for this transaction. On PostgreSQL rows another
+    replica has already claimed are skipped (`FOR UPDATE SKIP LOCKED`), so replicas share the work."""
+    c = tables.sessions.c
+    query = (
+        select(c.uuid, c.expires)
+        .where(c.phase == Phase.OFFERED.value, c.expires <= now)
+        .order_by(c.expires)
         .limit(limit)
+        .with_for_update(skip_locked=True)
     )
-    return [(UUID(row.uuid), Phase.OFFERED) for row in rows]
+    return [(UUID(row.uuid), row.expires) for row in conn.execute(query)]
+
+
+def write_phases(
+    conn: Connection, uuids: list[UUID], from_phase: Phase, to_phase: Phase, reason: str, at: datetime
+) -> list[UUID]:
+    """`write_phase` for many sessions in a few statements; returns those that were still in `from_phase`."""
+    if not uuids:
+        return []
+    c = tables.sessions.c
+    moved = [
+        UUID(row.uuid)
+        for row in conn.execute(
+            update(tables.sessions)
+            .where(c.uuid.in_([str(u) for u in uuids]), c.phase == from_phase.value)
+            .values(phase=to_phase.value, updated=at)
+            .returning(c.uuid)
+        )
+    ]
+    if moved:
+        conn.execute(
+            _INSERT_TRANSITIONS,
+            [
+                {
+                    "session_uuid": str(u),
+                    "at": at,
+                    "from_phase": from_phase.value,
+                    "to_phase": to_phase.value,
+                    "reason": reason[:2000],
+                }
+                for u in moved
+            ],
+        )
+    return moved
 
 
 CAPACITY_LOCK = 727373
 
 
 def lock_capacity(conn: Connection) -> None:
-    """Serialise capacity decisions for the rest of this transaction, across every replica.
+    """Serialise decisions that take capacity for the rest of this transaction, across every replica.
 
-    PostgreSQL: a transaction-scoped advisory lock. SQLite: the BEGIN IMMEDIATE write lock already does it.
+    PostgreSQL: one transaction-scoped advisory lock for the federation's capacity. SQLite: the BEGIN IMMEDIATE
+    write lock already does it. Giving capacity back (ending holds) needs no lock: it can only make room.
     """
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CAPACITY_LOCK})")
 
 
-def usage_by_site(conn: Connection) -> dict[tuple[str, str], Usage]:
-    """What offers and live sessions hold, per (site, VO)."""
-    rows = conn.execute(select(tables.holdings))
-    return {(row.site, row.vo): _usage_of(row) for row in rows}
+# --- holds: capacity as a calendar -----------------------------------------------------------------------------
+
+_INSERT_HOLDS = insert(tables.holds)
+
+
+def insert_holds(conn: Connection, holds: list[Hold]) -> None:
+    if holds:
+        conn.execute(
+            _INSERT_HOLDS,
+            [
+                {
+                    "session_uuid": str(h.session),
+                    "offerset_uuid": str(h.group) if h.group else None,
+                    "site": h.site,
+                    "vo": h.vo,
+                    "starts": h.start,
+                    "ends": h.end,
+                    **dict(zip(_AMOUNTS, h.usage.amounts(), strict=True)),
+                }
+                for h in holds
+            ],
+        )
+
+
+def _hold_from_row(row: Any) -> Hold:
+    return Hold(
+        site=row.site,
+        vo=row.vo,
+        start=row.starts,
+        end=row.ends,
+        usage=Usage(*(getattr(row, name) for name in _AMOUNTS)),
+        session=UUID(row.session_uuid),
+        group=UUID(row.offerset_uuid) if row.offerset_uuid else None,
+    )
+
+
+def live_holds(conn: Connection, now: datetime) -> list[Hold]:
+    """Every hold that has not ended by `now`."""
+    rows = conn.execute(select(tables.holds).where(tables.holds.c.ends > now))
+    return [_hold_from_row(row) for row in rows]
+
+
+def all_holds(conn: Connection) -> list[Hold]:
+    return [_hold_from_row(row) for row in conn.execute(select(tables.holds))]
+
+
+def end_holds(conn: Connection, uuids: list[UUID]) -> None:
+    """The sessions give their capacity back (they ended, or were rejected or expired)."""
+    if uuids:
+        conn.execute(delete(tables.holds).where(tables.holds.c.session_uuid.in_([str(u) for u in uuids])))
+
+
+def own_hold(conn: Connection, uuid: UUID) -> None:
+    """An accepted offer's hold stops being one of its set's shared offers: it is the session's own."""
+    conn.execute(update(tables.holds).where(tables.holds.c.session_uuid == str(uuid)).values(offerset_uuid=None))
+
+
+def end_overdue_holds(conn: Connection, now: datetime, limit: int) -> int:
+    """Delete up to `limit` holds whose interval is over (oldest first; rows another replica is deleting are
+    skipped); returns how many."""
+    h = tables.holds.c
+    claimed = (
+        select(h.session_uuid).where(h.ends <= now).order_by(h.ends).limit(limit).with_for_update(skip_locked=True)
+    )
+    uuids = [row.session_uuid for row in conn.execute(claimed)]
+    if uuids:
+        conn.execute(delete(tables.holds).where(h.session_uuid.in_(uuids)))
+    return len(uuids)
+
+
+def oldest_due(conn: Connection, now: datetime) -> datetime | None:
+    """The `expires` of the oldest offer still waiting to be expired (the scheduler's lag is now minus it)."""
+    c = tables.sessions.c
+    return conn.execute(
+        select(c.expires).where(c.phase == Phase.OFFERED.value, c.expires <= now).order_by(c.expires).limit(1)
+    ).scalar()
+
+
+def next_expiry(conn: Connection) -> datetime | None:
+    c = tables.sessions.c
+    return conn.execute(select(c.expires).where(c.phase == Phase.OFFERED.value).order_by(c.expires).limit(1)).scalar()

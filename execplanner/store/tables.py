@@ -86,15 +86,27 @@ transitions = Table(
     Column("reason", String(2000), nullable=False),
 )
 
-# What offers and live sessions hold, per site and VO: kept in step with `sessions` by `records` in the same
-# transactions, so a capacity check reads one row instead of summing every live session.
-holdings = Table(
-    "holdings",
+# Capacity as a calendar: what each offer or live session holds of one site's quota for one VO, over the interval
+# from the start of its preparing block to the end of its releasing block. One row per holding session, written
+# in the transaction that books it and deleted in the one that ends it (or by the scheduler once `ends` has
+# passed). `offerset_uuid` is set while the row is one of an offer set's mutually exclusive offers, which count
+# together only as their largest at each instant; accepting one clears it (the session's own hold).
+holds = Table(
+    "holds",
     metadata,
-    Column("site", String(128), primary_key=True),
-    Column("vo", String(128), primary_key=True),
+    Column("session_uuid", String(36), ForeignKey("sessions.uuid"), primary_key=True),
+    Column("offerset_uuid", String(36)),
+    Column("site", String(128), nullable=False),
+    Column("vo", String(128), nullable=False),
+    Column("starts", UTCDateTime, nullable=False),
+    Column("ends", UTCDateTime, nullable=False),
     Column("instances", Integer, nullable=False, default=0),
     Column("cores", Integer, nullable=False, default=0),
     Column("memory_mib", Integer, nullable=False, default=0),
     Column("floating_ips", Integer, nullable=False, default=0),
+    Column("gpus", Integer, nullable=False, default=0),
+    Column("volumes", Integer, nullable=False, default=0),
+    Column("gigabytes", Integer, nullable=False, default=0),
+    Index("ix_holds_ends", "ends"),
+    Index("ix_holds_site_vo", "site", "vo"),
 )

@@ -1,15 +1,17 @@
-"""Offers hold capacity: under 200 concurrent requests for a site with room for 10 VMs, never more than 10
-are promised — on SQLite and on PostgreSQL — and capacity comes back when offers are rejected or expire."""
+"""Offers hold capacity as a calendar: under 200 concurrent requests for a site with room for 10 VMs, never
+more than 10 are promised at any instant — on SQLite and on PostgreSQL — later starts are offered when now is
+full, siblings share, and capacity comes back when offers are accepted, rejected or expire."""
 
 from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
-import sqlalchemy
+from capacity_audit import audit
 
 from execplanner.catalogue import (
     Catalogue,
@@ -79,26 +81,15 @@ def one_site_catalogue(tmp_path: Path) -> Path:
     return path
 
 
-def held_instances(service) -> int:
-    url = service.database or f"sqlite:///{service.data_dir / 'execplanner.sqlite'}"
-    engine = sqlalchemy.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(
-                sqlalchemy.text(
-                    "SELECT coalesce(sum(instances), 0) FROM sessions WHERE site = 'TINY-CLOUD' AND phase IN "
-                    "('OFFERED','ACCEPTED','WAITING','PREPARING','AVAILABLE','RUNNING','RELEASING')"
-                )
-            ).scalar_one()
-    finally:
-        engine.dispose()
+def database_of(service) -> str:
+    return service.database or f"sqlite:///{service.data_dir / 'execplanner.sqlite'}"
 
 
-def ask(url: str) -> dict:
+def ask(url: str, request: dict = REQUEST) -> dict:
     with requests.Session() as http:
         answer = http.post(
             url,
-            data=json.dumps(REQUEST),
+            data=json.dumps(request),
             headers={"Content-Type": "application/json"},
             timeout=120,
             allow_redirects=False,
@@ -107,33 +98,59 @@ def ask(url: str) -> dict:
         return answer.json()
 
 
+def now_only(seconds: int = 0) -> dict:
+    """The request, asking to start now (a zero-length start interval): no later offers."""
+    request = json.loads(json.dumps(REQUEST))
+    start = (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    request["schedule"] = {"requested": {"start": [f"{start}/PT1M"]}}
+    return request
+
+
 def test_two_hundred_concurrent_requests_never_overcommit(service_factory, database_url, one_site_catalogue):
     server = service_factory(database=database_url, EXECPLANNER_CATALOGUE=str(one_site_catalogue))
+    catalogue = Catalogue.load(one_site_catalogue)
     with ThreadPoolExecutor(max_workers=40) as pool:
         answers = list(pool.map(lambda _: ask(server.url("/offersets")), range(200)))
-    promised = sum(len(a["offers"]) for a in answers)
-    assert promised == ROOM  # every slot offered once, none twice
-    assert held_instances(server) == ROOM
+    peaks = audit(database_of(server), catalogue, datetime.now(UTC))
+    assert peaks[("TINY-CLOUD", "vo.escape.eu")][0] == ROOM  # full at some instant, never above
+    answered = [a for a in answers if a["result"] == "YES"]
+    assert len(answered) > ROOM  # later starts were offered once now was full
     refused = [a for a in answers if a["result"] == "NO"]
-    assert len(refused) >= 200 - ROOM
+    assert refused, "a day's worth of room for 10 is less than 200 sets"
     assert all("full" in a["messages"][0]["message"] and "TINY-CLOUD" in a["messages"][0]["message"] for a in refused)
 
-    # accepting one offer of a set rejects its siblings, and their capacity is offered again
-    with_siblings = next(a for a in answers if len(a["offers"]) > 1)
+    # accepting one offer rejects its siblings: only its own interval stays held, and the rest is offered again
+    with_siblings = next(a for a in answered if len(a["offers"]) > 1)
     requests.post(with_siblings["offers"][0]["href"], json=ACCEPT, timeout=30).raise_for_status()
-    assert held_instances(server) == ROOM - (len(with_siblings["offers"]) - 1)
+    audit(database_of(server), catalogue, datetime.now(UTC))
     again = ask(server.url("/offersets"))
     assert again["result"] == "YES"
-    assert held_instances(server) == ROOM
+    audit(database_of(server), catalogue, datetime.now(UTC))
+
+
+def test_direct_execution_books_exactly_the_room_there_is(service_factory, database_url, one_site_catalogue):
+    server = service_factory(database=database_url, EXECPLANNER_CATALOGUE=str(one_site_catalogue))
+
+    def direct(_: int) -> requests.Response:
+        return requests.post(server.url("/direct"), json=REQUEST, timeout=120, allow_redirects=False)
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        answers = list(pool.map(direct, range(60)))
+    assert sorted({a.status_code for a in answers}) == [303, 400]
+    assert sum(a.status_code == 303 for a in answers) == ROOM
+    refusals = [a.json() for a in answers if a.status_code == 400]
+    assert all("TINY-CLOUD" in json.dumps(r) and "full" in json.dumps(r) for r in refusals)
+    audit(database_of(server), Catalogue.load(one_site_catalogue), datetime.now(UTC))
 
 
 def test_expired_offers_give_capacity_back(service_factory, one_site_catalogue, wait_for):
-    server = service_factory(EXECPLANNER_CATALOGUE=str(one_site_catalogue), EXECPLANNER_OFFER_EXPIRY_SECONDS="1")
-    first = [ask(server.url("/offersets")) for _ in range(4)]
-    assert sum(len(a["offers"]) for a in first) == ROOM
-    assert ask(server.url("/offersets"))["result"] == "NO"
-    wait_for(lambda: held_instances(server) == 0, timeout=5)
-    assert ask(server.url("/offersets"))["result"] == "YES"
+    server = service_factory(EXECPLANNER_CATALOGUE=str(one_site_catalogue), EXECPLANNER_OFFER_EXPIRY_SECONDS="4")
+    first = [ask(server.url("/offersets"), now_only()) for _ in range(ROOM)]
+    assert all(a["result"] == "YES" for a in first)
+    assert ask(server.url("/offersets"), now_only())["result"] == "NO"
+    catalogue = Catalogue.load(one_site_catalogue)
+    wait_for(lambda: not audit(database_of(server), catalogue, datetime.now(UTC)), timeout=15)
+    assert ask(server.url("/offersets"), now_only())["result"] == "YES"
 
 
 def test_no_over_http_explains_in_plain_words(http, service):

@@ -21,7 +21,7 @@ from execplanner.catalogue.model import (
     Site,
     SiteVO,
 )
-from execplanner.model.capacity import Usage
+from execplanner.model.capacity import Hold, Usage
 from execplanner.model.documents import (
     ComputeResource,
     Executable,
@@ -260,23 +260,45 @@ def test_gpu_need_gets_the_gpu_flavor(monkeypatch):
     assert all(o.placement.gpus == 1 for o in plan.offers)
 
 
+def held(site: str, hours: float, **amounts: int) -> Hold:
+    """What others hold at `site` from an hour ago until `hours` from NOW."""
+    return Hold(site, "vo.escape.eu", NOW - timedelta(hours=1), NOW + timedelta(hours=hours), Usage(**amounts))
+
+
 def test_quota_held_by_others_is_respected():
-    held = {("BRAVO", "vo.escape.eu"): Usage(instances=2, cores=4, memory_mib=8192)}
-    plan = PLANNER(container(), held, NOW)
+    plan = PLANNER(container(), [held("BRAVO", 48, instances=2, cores=4, memory_mib=8192)], NOW)
     assert all(o.placement.site == "ALPHA" for o in plan.offers)
 
 
-def test_one_offerset_never_exceeds_a_site_quota():
-    plan = PLANNER(container(), {("ALPHA", "vo.escape.eu"): Usage(instances=10)}, NOW)
-    assert [o.placement.site for o in plan.offers].count("BRAVO") == 2  # BRAVO allows two instances
-    assert all(o.placement.site == "BRAVO" for o in plan.offers)
+def test_siblings_share_what_they_hold():
+    """BRAVO has room for two VMs: all four offers of one set may go there, since only one can be accepted."""
+    plan = PLANNER(container(), [held("ALPHA", 48, instances=10)], NOW)
+    assert [o.placement.site for o in plan.offers] == ["BRAVO"] * 4
+    assert len({o.schedule.preparing.start for o in plan.offers}) == 4
 
 
-def test_full_everywhere_is_a_no_naming_the_sites():
-    held = {("ALPHA", "vo.escape.eu"): Usage(instances=10), ("BRAVO", "vo.escape.eu"): Usage(instances=2)}
-    plan = PLANNER(container(), held, NOW)
+def test_full_now_gets_later_offers():
+    plan = PLANNER(container(), [held("ALPHA", 2, instances=10), held("BRAVO", 2, instances=2)], NOW)
+    assert plan.offers
+    assert all(o.schedule.preparing.start >= NOW + timedelta(hours=2) for o in plan.offers)
+    assert plan.offers[0].schedule.preparing.start == NOW + timedelta(hours=2)  # as soon as the holds end
+    assert any("earliest offer starts at 2026-11-25T14:00:00Z" in m.message for m in plan.messages)
+
+
+def test_an_offer_that_starts_later_does_not_block_now():
+    later = Hold("BRAVO", "vo.escape.eu", NOW + timedelta(hours=3), NOW + timedelta(hours=5), Usage(instances=2))
+    plan = PLANNER(container(), [later, held("ALPHA", 48, instances=10)], NOW)
+    assert plan.offers[0].placement.site == "BRAVO" and plan.offers[0].schedule.preparing.start == NOW
+
+
+def test_full_everywhere_is_a_no_naming_the_sites_and_when_room_comes_back():
+    holds = [held("ALPHA", 30, instances=10), held("BRAVO", 40, instances=2)]
+    plan = PLANNER(container(), holds, NOW)
     assert not plan.offers
-    assert any("full" in m.message and "ALPHA" in m.message and "BRAVO" in m.message for m in plan.messages)
+    message = plan.messages[0].message
+    assert message.startswith("every suitable site is full for vo.escape.eu until 2026-11-26T18:00:00Z: ")
+    assert "ALPHA (instances: 10 of 10 in use or held; room from 2026-11-26T18:00:00Z)" in message
+    assert "BRAVO" in message and message.endswith("offers from 2026-11-26T18:00:00Z are possible")
 
 
 def test_ranking_is_deterministic():

@@ -10,7 +10,6 @@ import pytest
 
 from execplanner.booking.offersets import Ask
 from execplanner.booking.writer import OfferSetWriter
-from execplanner.model.capacity import Usage
 from execplanner.model.documents import (
     Executable,
     ExecutableKind,
@@ -32,7 +31,7 @@ def one_slot_planner(request, usage, now, caller=None) -> Plan:
     """One offer on a site with room for three VMs; a request named 'boom' makes the planner fail."""
     if request.name == "boom":
         raise RuntimeError("planner bug for this request only")
-    if usage.get(("S", "v"), Usage()).instances >= 3:
+    if sum(h.usage.instances for h in usage if h.site == "S") >= 3:
         return Plan()
     block = ScheduleBlock(start=now, duration=timedelta(hours=1))
     return Plan(
@@ -78,7 +77,7 @@ def test_batch_answers_each_request_and_isolates_failures(store):
     assert sorted(r.name for r in answered) == ["a", "b", "c", "d", "e"]
     assert sum(r.result is Result.YES for r in answered) == 3  # room for three, never more
     with store.reading() as conn:
-        assert records.usage_by_site(conn)[("S", "v")].instances == 3
+        assert sum(h.usage.instances for h in records.all_holds(conn)) == 3
         for offerset in answered:
             assert records.get_offerset(conn, offerset.uuid) is not None
 
@@ -115,5 +114,5 @@ def test_a_request_the_database_refuses_does_not_sink_its_batch(postgres_url_fre
     assert isinstance(results[1], Exception)
     assert [r.result for r in (results[0], results[2])] == [Result.YES, Result.YES]
     with store.reading() as conn:
-        assert records.usage_by_site(conn)[("S", "v")].instances == 2  # the refused one holds nothing
+        assert sum(h.usage.instances for h in records.all_holds(conn)) == 2  # the refused one holds nothing
     store.close()

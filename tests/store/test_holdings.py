@@ -1,21 +1,24 @@
-"""The holdings ledger always equals what the live sessions hold, on SQLite and PostgreSQL, including after
-a migration from a database that predates it."""
+"""The holds always equal what the live sessions hold, on SQLite and PostgreSQL, including after a migration
+from a database that predates them."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 
 import sqlalchemy
 from alembic import command
 from alembic.config import Config
 
+from execplanner.booking.holds import hold_of
 from execplanner.booking.offersets import create_offerset
 from execplanner.errors import IllegalTransition
 from execplanner.lifecycle.transitions import TRANSITIONS, apply
-from execplanner.model.capacity import Usage
+from execplanner.model.capacity import Hold, Usage
 from execplanner.model.documents import (
     Executable,
     ExecutableKind,
@@ -24,8 +27,9 @@ from execplanner.model.documents import (
     Placement,
     ScheduleBlock,
     ScheduleOffer,
+    Session,
 )
-from execplanner.model.phase import HOLDING_PHASES
+from execplanner.model.phase import HOLDING_PHASES, Phase
 from execplanner.planner.plan import Caller, Offer, Plan
 from execplanner.store import records
 from execplanner.store.database import MIGRATIONS, Store
@@ -58,23 +62,25 @@ def spread(request, usage, now, caller=None) -> Plan:
     )
 
 
-def from_sessions(store: Store) -> dict[tuple[str, str], Usage]:
+def from_sessions(store: Store) -> dict[str, Hold]:
+    """What the sessions table alone says is held: each session in a holding phase, over its schedule."""
     with store.reading() as conn:
-        rows = conn.execute(
-            sqlalchemy.text(
-                "SELECT site, vo, sum(instances), sum(cores), sum(memory_mib), sum(floating_ips) FROM sessions "
-                "WHERE phase IN (" + ",".join(f"'{p.value}'" for p in HOLDING_PHASES) + ") GROUP BY site, vo"
-            )
-        )
-        return {(r[0], r[1]): Usage(*map(int, r[2:])) for r in rows}
+        rows = conn.execute(sqlalchemy.text("SELECT uuid, phase, document FROM sessions")).all()
+    expected = {}
+    for uuid, phase, document in rows:
+        document = json.loads(document) if isinstance(document, str) else document
+        session = Session.model_validate(document).model_copy(update={"phase": Phase(phase)})
+        if session.phase in HOLDING_PHASES:
+            expected[uuid] = hold_of(session)
+    return expected
 
 
-def ledger(store: Store) -> dict[tuple[str, str], Usage]:
+def ledger(store: Store) -> dict[str, Hold]:
     with store.reading() as conn:
-        return {k: v for k, v in records.usage_by_site(conn).items() if v != Usage()}
+        return {str(h.session): h for h in records.all_holds(conn)}
 
 
-def test_ledger_follows_every_transition(database_url):
+def test_holds_follow_every_transition(database_url):
     store = Store.open(database_url)
     chance = random.Random(7)
     sessions = [
@@ -110,19 +116,33 @@ def database_at(url: str, revision: str) -> Iterator[sqlalchemy.Connection]:
     engine.dispose()
 
 
-def test_migration_backfills_the_ledger(tmp_path):
+RUNNING = uuid4()
+
+
+def test_migration_gives_live_sessions_their_holds(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    with database_at(url, "0001") as conn:
+    schedule = {
+        "preparing": {"start": "2026-01-01T10:00:00Z", "duration": "PT5M"},
+        "available": {"start": "2026-01-01T10:05:00Z", "duration": "PT1H"},
+        "releasing": {"start": "2026-01-01T11:05:00Z", "duration": "PT2M"},
+    }
+    placement = {"site": "A", "vo": "v", "flavor_id": "f", "flavor_name": "f", "cores": 2, "memory_mib": 4096}
+    document = json.dumps({"schedule": schedule, "placement": placement})
+    with database_at(url, "0004") as conn:
         conn.execute(
             sqlalchemy.text(
                 "INSERT INTO sessions (uuid, created, updated, phase, dialect, site, vo, cores, memory_mib, instances, "
                 "floating_ips, document) VALUES "
-                "('u1', '2026-01-01', '2026-01-01', 'RUNNING', '2025', 'A', 'v', 2, 4096, 1, 1, '{}'), "
-                "('u2', '2026-01-01', '2026-01-01', 'COMPLETED', '2025', 'A', 'v', 8, 9000, 1, 0, '{}')"
-            )
+                "(:u1, '2026-01-01', '2026-01-01', 'RUNNING', '2025', 'A', 'v', 2, 4096, 1, 1, :doc), "
+                "(:u2, '2026-01-01', '2026-01-01', 'COMPLETED', '2025', 'A', 'v', 8, 9000, 1, 0, :doc)"
+            ),
+            {"doc": document, "u1": str(RUNNING), "u2": str(uuid4())},
         )
     store = Store.open(url)
-    assert ledger(store) == {("A", "v"): Usage(instances=1, cores=2, memory_mib=4096, floating_ips=1)}
+    [hold] = ledger(store).values()
+    assert (hold.site, hold.vo, hold.session, hold.group) == ("A", "v", RUNNING, None)
+    assert hold.usage == Usage(instances=1, cores=2, memory_mib=4096, floating_ips=1)
+    assert hold.start == datetime(2026, 1, 1, 10, tzinfo=UTC) and hold.end == datetime(2026, 1, 1, 11, 7, tzinfo=UTC)
     store.close()
 
 
