@@ -36,7 +36,7 @@ def test_two_replicas_share_state_and_expire_each_offer_once(http, service_facto
                     "SELECT session_uuid, count(*) FROM transitions WHERE to_phase = 'EXPIRED' GROUP BY session_uuid"
                 )
             ).all()
-            held = conn.execute(sqlalchemy.text("SELECT coalesce(sum(instances), 0) FROM holdings")).scalar_one()
+            held = conn.execute(sqlalchemy.text("SELECT coalesce(sum(instances), 0) FROM holds")).scalar_one()
     finally:
         engine.dispose()
     assert sorted(u for u, _ in expiries) == sorted(offers)
