@@ -1,4 +1,5 @@
-"""Read one site's flavors, images, networks and quotas through openstacksdk, as one VO's project sees them.
+"""Read one site's flavors, images, networks and quotas (compute, network, block storage) through openstacksdk,
+as one VO's project sees them.
 
 This is one of the two places that talk to OpenStack (the other is `cloud/`). It turns SDK resources into
 `*Facts` and hands them to `classify`; it never decides what anything is itself. Errors are turned into a
@@ -199,6 +200,24 @@ def _limit(value: Any) -> int | None:
     return None if number < 0 else number
 
 
+NO_BLOCK_STORAGE = QuotaItem(limit=0, in_use=0)
+
+
+def _block_storage_quota(conn: Any) -> tuple[QuotaItem, QuotaItem]:
+    """(volumes, GiB) from Cinder's limits. A site whose catalogue lists no block storage gets limit 0 for both:
+    it cannot give a volume, which is not the same as unknown or unlimited (None). Other failures propagate."""
+    from keystoneauth1 import exceptions as ks_exc
+    from openstack import exceptions as os_exc
+
+    try:
+        absolute = conn.block_storage.get_limits().absolute
+    except (os_exc.ServiceDisabledException, ks_exc.EndpointNotFound):
+        return NO_BLOCK_STORAGE, NO_BLOCK_STORAGE
+    volumes = QuotaItem(limit=_limit(absolute.max_total_volumes), in_use=_int(absolute.total_volumes_used))
+    gigabytes = QuotaItem(limit=_limit(absolute.max_total_volume_gigabytes), in_use=_int(absolute.total_gigabytes_used))
+    return volumes, gigabytes
+
+
 def _quota(conn: Any, project_id: str) -> Quota:
     limits = conn.compute.get_limits().absolute
     quota = Quota(
@@ -212,6 +231,7 @@ def _quota(conn: Any, project_id: str) -> Quota:
         quota.floating_ips = QuotaItem(limit=_limit(fips.get("limit")), in_use=_int(fips.get("used")))
     else:
         quota.floating_ips = QuotaItem(limit=_limit(fips), in_use=0)
+    quota.volumes, quota.gigabytes = _block_storage_quota(conn)
     return quota
 
 

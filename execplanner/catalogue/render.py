@@ -17,7 +17,10 @@ def _quota_item(item: QuotaItem) -> str:
 def _quota(quota: Quota | None) -> str:
     if quota is None:
         return "-"
-    return f"vm {_quota_item(quota.instances)} cores {_quota_item(quota.cores)}"
+    return (
+        f"vm {_quota_item(quota.instances)} cores {_quota_item(quota.cores)} "
+        f"volume GiB {_quota_item(quota.gigabytes)}"
+    )
 
 
 def _public(site_vo: SiteVO) -> str:
