@@ -94,5 +94,18 @@ def build_catalogue(
     return Catalogue(source=source, sites=[results[t.name] for t in targets])
 
 
+def failures(catalogue: Catalogue) -> list[str]:
+    """One line per failed site, or per failed VO of a site that is otherwise ok: where, what and why."""
+    lines: list[str] = []
+    for site in catalogue.sites:
+        if site.status is not SiteStatus.OK:
+            lines.append(f"{site.name}: {site.status.value}: {site.error or 'no reason given'}")
+            continue
+        for vo in site.vos:
+            if vo.status is not SiteStatus.OK:
+                lines.append(f"{site.name} ({vo.vo}): {vo.status.value}: {vo.error or 'no reason given'}")
+    return lines
+
+
 def _report(observer: BuildObserver, site: Site, seconds: float) -> None:
     observer.finished(SiteDone(site.name, site.status, site.error, seconds))

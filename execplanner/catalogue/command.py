@@ -9,12 +9,19 @@ import click
 from rich.console import Console
 
 from execplanner.catalogue import default_catalogue_path
-from execplanner.catalogue.build import DEFAULT_SITE_TIMEOUT, DEFAULT_WORKERS, BuildObserver, build_catalogue
+from execplanner.catalogue.build import (
+    DEFAULT_SITE_TIMEOUT,
+    DEFAULT_WORKERS,
+    BuildObserver,
+    build_catalogue,
+    failures,
+)
 from execplanner.catalogue.model import Catalogue, SiteStatus
 from execplanner.errors import CatalogueError
 
 _PATH = click.Path(path_type=Path)
 _PIPE_WIDTH = 240
+EXIT_SITES_FAILED = 3  # `catalogue build`: a site or VO could not be read, nothing written (see --allow-partial)
 _EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
@@ -62,6 +69,11 @@ def _observer(console: Console) -> tuple[BuildObserver, object]:
 @click.option("-o", "--output", type=_PATH, help="Write here (.yaml/.yml/.json); default YAML on stdout.")
 @click.option("--timeout", type=float, default=DEFAULT_SITE_TIMEOUT, show_default=True, help="Seconds per site.")
 @click.option("--workers", type=int, default=DEFAULT_WORKERS, show_default=True, help="Sites queried at once.")
+@click.option(
+    "--allow-partial",
+    is_flag=True,
+    help=f"Write the catalogue and exit 0 although some sites or VOs failed (else exit {EXIT_SITES_FAILED}).",
+)
 def build(
     vos: tuple[str, ...],
     sites: tuple[str, ...],
@@ -72,8 +84,13 @@ def build(
     output: Path | None,
     timeout: float,
     workers: int,
+    allow_partial: bool,
 ) -> None:
-    """Discover flavors, images, networks and quotas of every site supporting the VOs, in parallel."""
+    """Discover flavors, images, networks and quotas of every site supporting the VOs, in parallel.
+
+    When a site or VO fails, prints one line for each (which and why) and exits 3 without writing anything,
+    unless --allow-partial.
+    """
     from execplanner.catalogue.siteconfig import default_sites_dir
     from execplanner.catalogue.sources import EGI_SOURCE, resolve_token, sim_targets, targets_from_sites_dir
 
@@ -98,9 +115,20 @@ def build(
     observer, context = _observer(console)
     with context:  # type: ignore[attr-defined]
         result = build_catalogue(targets, credentials, source, site_timeout=timeout, workers=workers, observer=observer)
-    _write_result(result, output)
+    _finish(result, output, allow_partial, console)
+
+
+def _finish(result: Catalogue, output: Path | None, allow_partial: bool, console: Console) -> None:
+    failed = failures(result)
+    for line in failed:  # plain lines: never wrapped or styled, one per failure
+        click.echo(f"failed: {line}", err=True)
     ok = sum(1 for s in result.sites if s.status is SiteStatus.OK)
-    console.print(f"{ok}/{len(result.sites)} site(s) ok" + (f"; written to {output}" if output else ""))
+    summary = f"{ok}/{len(result.sites)} site(s) ok"
+    if failed and not allow_partial:
+        click.echo(f"error: {summary}, {len(failed)} failure(s); nothing written (--allow-partial writes it)", err=True)
+        sys.exit(EXIT_SITES_FAILED)
+    _write_result(result, output)
+    console.print(summary + (f"; written to {output}" if output else ""))
 
 
 def _write_result(result: Catalogue, output: Path | None) -> None:
