@@ -35,6 +35,9 @@ class Settings(BaseModel):
         None, description="SQLAlchemy URL; default sqlite:///<data-dir>/execplanner.sqlite. PostgreSQL supported."
     )
     catalogue: Path | None = Field(None, description="Resource catalogue file; default the bundled one.")
+    schema_dir: Path | None = Field(
+        None, description="Directory of our JSON Schemas and XSD; default `schemas/` of the source checkout."
+    )
     base_url: str | None = Field(
         None, description="Public base URL used in hrefs and Location headers; default derived from the request."
     )

@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 import requests
 
+# the simulated federation's fixtures (simcloud, simcloud_session, simcloud_fresh) for every test package
+pytest_plugins = ["support.simcloud"]
+
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 
 

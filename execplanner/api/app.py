@@ -25,7 +25,7 @@ from execplanner.api.errors import HANDLERS
 from execplanner.booking import OfferSetWriter
 from execplanner.config import Settings
 from execplanner.errors import ExecPlannerError
-from execplanner.formats.schemas import xsd
+from execplanner.formats.schemas import use_schema_dir, xsd
 from execplanner.lifecycle import scheduler
 from execplanner.planner.federation import FederationPlanner
 from execplanner.planner.plan import Planner
@@ -64,6 +64,7 @@ def create_app(settings: Settings, *, planner: Planner | None = None) -> Starlet
     """Build the service: the catalogue loads now (a bad one stops start-up with the reason); the store opens,
     and the scheduler starts, when the app starts."""
     live = LiveCatalogue(settings.catalogue)
+    use_schema_dir(settings.schema_dir)
     xsd()  # refuse to start without the schema that incoming XML is checked against
 
     @contextlib.asynccontextmanager
@@ -103,7 +104,7 @@ def create_app(settings: Settings, *, planner: Planner | None = None) -> Starlet
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=HANDLERS,
         middleware=[Middleware(AuthenticatedHeader)] if settings.issuers else [],  # no tokens, nothing to confirm
     )
     app.state.settings = settings

@@ -3,7 +3,6 @@ against them. Incoming XML is validated with xmlschema before it is read."""
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,18 +17,29 @@ _XSI = "http://www.w3.org/2001/XMLSchema-instance"
 XSD_NAME = "execplanner.xsd"
 
 
+CHECKOUT_SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+
+_configured_dir: Path | None = None
+
+
+def use_schema_dir(directory: Path | None) -> None:
+    """Take the directory from `Settings.schema_dir` (create_app calls this); None means the checkout's."""
+    global _configured_dir
+    _configured_dir = directory
+
+
 def schema_dir() -> Path:
-    """`EXECPLANNER_SCHEMA_DIR`, else `schemas/` beside the package (source checkout or editable install)."""
-    configured = os.environ.get("EXECPLANNER_SCHEMA_DIR")
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parents[2] / "schemas"
+    """The configured directory, else `schemas/` beside the package (source checkout or editable install)."""
+    return _configured_dir or CHECKOUT_SCHEMA_DIR
+
+
+def xsd() -> xmlschema.XMLSchema:
+    """Our XSD; a missing one is an installation error, reported when the service starts."""
+    return _xsd_at(schema_dir() / XSD_NAME)
 
 
 @cache
-def xsd() -> xmlschema.XMLSchema:
-    """Our XSD; a missing one is an installation error, reported when the service starts."""
-    path = schema_dir() / XSD_NAME
+def _xsd_at(path: Path) -> xmlschema.XMLSchema:
     if not path.exists():
         raise ExecPlannerError(f"XML schema {path} not found; set EXECPLANNER_SCHEMA_DIR to the schemas/ directory")
     return xmlschema.XMLSchema(str(path))

@@ -1,4 +1,4 @@
-"""Fixtures: the simulated federation (from simcloud's own fixtures) and one full catalogue built from it."""
+"""Fixtures: one full catalogue built from the simulated federation (its fixtures come from support.simcloud)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from execplanner.catalogue.build import build_catalogue
 from execplanner.catalogue.model import Catalogue
 from execplanner.catalogue.sources import sim_targets
 from execplanner.simcloud import FederationSpec, SimFederation, load_federation
-from execplanner.simcloud.testing import simcloud, simcloud_fresh, simcloud_session  # noqa: F401 - fixtures
 
 
 @pytest.fixture(scope="session")

@@ -1,21 +1,21 @@
 """The bundled default catalogue is what the simulator produces today (so it cannot go stale).
 
-Regenerate it with `python -m execplanner.catalogue.bundled` (docs/catalogue.md).
+Regenerate it with `python -m execplanner.simcloud.default_catalogue` (docs/catalogue.md).
 """
 
 from __future__ import annotations
 
 from execplanner.catalogue import Catalogue, default_catalogue_path
-from execplanner.catalogue.bundled import CANONICAL_SIM_URL, rebase
 from execplanner.catalogue.diff import diff_catalogues
 from execplanner.simcloud import SimFederation
+from execplanner.simcloud.default_catalogue import CANONICAL_SIM_URL, rebase
 
 
 def test_bundled_default_catalogue_matches_a_fresh_build(quiet_sim: SimFederation, sim_catalogue: Catalogue) -> None:
     bundled = Catalogue.load(default_catalogue_path())
     fresh = rebase(sim_catalogue, quiet_sim.base_url)
     changes = [str(c) for c in diff_catalogues(bundled, fresh)]
-    assert changes == [], "default.yaml is stale: run `python -m execplanner.catalogue.bundled`"
+    assert changes == [], "default.yaml is stale: run `python -m execplanner.simcloud.default_catalogue`"
     # beyond what diff reports (it matches by name): the whole document but its generation time
     assert bundled.model_dump(exclude={"generated_at"}) == fresh.model_dump(exclude={"generated_at"})
 

@@ -10,8 +10,8 @@ import requests
 from keystoneauth1.exceptions.connection import ConnectionError as KsConnectionError
 
 from execplanner.simcloud import SimFederation
+from execplanner.simcloud.connect import connect
 from execplanner.simcloud.spec import FaultSpec, load_federation
-from execplanner.simcloud.testing import connect
 
 UBUNTU = "ubuntu-22.04"
 

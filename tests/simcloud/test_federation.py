@@ -14,7 +14,7 @@ import requests
 import yaml
 
 from execplanner.simcloud import SimFederation, load_federation
-from execplanner.simcloud.testing import connect
+from execplanner.simcloud.connect import connect
 
 REAL_SITES = Path(__file__).resolve().parents[3] / "shared" / "egi" / "sites"
 

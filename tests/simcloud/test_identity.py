@@ -11,8 +11,8 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1.identity.v3 import OidcAccessToken
 
 from execplanner.simcloud import SimFederation, entitlement
+from execplanner.simcloud.connect import connect
 from execplanner.simcloud.spec import load_federation
-from execplanner.simcloud.testing import connect
 
 from .refusals import REFUSED, http_status
 

@@ -9,7 +9,7 @@ import openstack
 import pytest
 
 from execplanner.simcloud import SimFederation
-from execplanner.simcloud.testing import connect
+from execplanner.simcloud.connect import connect
 
 from .refusals import REFUSED, http_status
 

@@ -1,6 +1,9 @@
-"""Regenerate the bundled default catalogue from the simulated federation:
+"""Regenerate the bundled default catalogue from the simulated federation (a development step):
 
-    python -m execplanner.catalogue.bundled [-o execplanner/catalogue/default.yaml]
+    python -m execplanner.simcloud.default_catalogue [-o execplanner/catalogue/default.yaml]
+
+It lives with the simulator, not in `catalogue/`: product code ships the catalogue as a data file and never
+imports the simulator.
 
 Starts the bundled simulator in-process (without its artificial response delays: they change timing, not
 content), discovers every site and VO over HTTP exactly as a real build does, and writes the result with
@@ -16,6 +19,8 @@ from pathlib import Path
 from execplanner.catalogue import Catalogue, default_catalogue_path
 from execplanner.catalogue.build import build_catalogue
 from execplanner.catalogue.sources import sim_targets
+from execplanner.simcloud.server import SimFederation
+from execplanner.simcloud.spec import load_federation
 
 CANONICAL_SIM_URL = "http://127.0.0.1:5000"  # `execplanner sim` listens here by default
 
@@ -31,8 +36,6 @@ def rebase(catalogue: Catalogue, actual_url: str, canonical_url: str = CANONICAL
 
 
 def build_default_catalogue() -> Catalogue:
-    from execplanner.simcloud import SimFederation, load_federation
-
     spec = load_federation()
     for site in spec.sites:
         site.response_delay = 0.0
