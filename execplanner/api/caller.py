@@ -48,7 +48,9 @@ async def caller_of(request: Request) -> Caller:
             raise Unauthorized("this service needs a bearer token from one of its trusted issuers")
         return ANONYMOUS
     assert verifier is not None
-    identity = verifier.cached(token) or await run_in_threadpool(verifier.verify, token)
+    identity = verifier.cached(token)
+    if identity is None:
+        identity = await run_in_threadpool(verifier.verify, token)
     caller = caller_from(identity)
     request.state.authenticated = caller.owner
     return caller

@@ -7,7 +7,7 @@ Every refusal is a plain sentence; none quotes a claim value the caller could us
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from execplanner.errors import Unauthorized
 
@@ -73,5 +73,5 @@ def _strings(value: object) -> list[str]:
     return []
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool)

@@ -12,7 +12,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 import requests
@@ -26,6 +26,9 @@ from execplanner.auth._text import shown
 from execplanner.auth.identity import Identity
 from execplanner.auth.issuers import Discovery, IssuerMetadata, TrustedIssuer
 from execplanner.errors import Unauthorized
+
+if TYPE_CHECKING:
+    from jwt.types import Options
 
 log = logging.getLogger("execplanner.auth")
 
@@ -252,7 +255,7 @@ class TokenVerifier:
 
 
 #: Signature only: times, audience and subject are checked by `_claims`, with our clock and our messages.
-_SIGNATURE_ONLY = {
+_SIGNATURE_ONLY: Options = {
     "verify_signature": True,
     "verify_exp": False,
     "verify_nbf": False,

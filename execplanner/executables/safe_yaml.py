@@ -22,7 +22,7 @@ class _AliasLimitedLoader(yaml.SafeLoader):
         super().__init__(stream)
         self.alias_count = 0
 
-    def compose_node(self, parent: Node | None, index: object) -> Node | None:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: object) -> Node | None:
         if self.check_event(AliasEvent):
             self.alias_count += 1
             if self.alias_count > self.limits.max_yaml_aliases:

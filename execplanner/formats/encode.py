@@ -352,7 +352,9 @@ def session_tree(session: Session, base_url: str, options: Iterable[Phase]) -> d
     return out
 
 
-def offerset_tree(offerset: OfferSet, base_url: str, options_for: Callable[[Session], Iterable[Phase]]) -> dict:
+def offerset_tree(
+    offerset: OfferSet, base_url: str, options_for: Callable[[Session], Iterable[Phase]]
+) -> dict[str, Any]:
     dialect = offerset.dialect
     href = f"{base_url}/offersets/{offerset.uuid}"
     out = _identity(

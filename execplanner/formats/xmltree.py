@@ -91,7 +91,8 @@ def _read(element: etree._Element) -> Any:
 def render(tree: dict[str, Any], *, root: str) -> bytes:
     element = etree.Element(root)
     _write_mapping(element, tree)
-    return etree.tostring(element, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    rendered: bytes = etree.tostring(element, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return rendered
 
 
 def _scalar(value: Any) -> str:

@@ -15,7 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from execplanner.model.message import Message
 from execplanner.model.phase import Phase
-from execplanner.model.requirements import ExecutableKind, Requirements
+
+# ExecutableKind is part of a request document: re-exported for the codecs and the planner
+from execplanner.model.requirements import ExecutableKind as ExecutableKind
+from execplanner.model.requirements import Requirements
 
 
 class Dialect(StrEnum):

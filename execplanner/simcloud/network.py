@@ -9,7 +9,7 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from execplanner.simcloud._http import ApiError, Call, iso, sim_route
+from execplanner.simcloud._http import ApiError, Call, Service, iso, sim_route
 from execplanner.simcloud.records import FloatingIP, Network, Port, SecurityGroup, SecurityGroupRule, new_id
 from execplanner.simcloud.state import IpExhausted, SiteCloud
 
@@ -229,7 +229,7 @@ def fip_doc(site: SiteCloud, fip: FloatingIP) -> dict[str, Any]:
             "device_id": port.device_id,
             "device_owner": port.device_owner,
         }
-    doc = {
+    doc: dict[str, Any] = {
         "id": fip.id,
         "floating_ip_address": fip.address,
         "floating_network_id": fip.network_id,
@@ -511,6 +511,7 @@ async def quotas(call: Call) -> Response:
         "subnet": (10, 0),
         "router": (10, 0),
     }
+    doc: dict[str, dict[str, int]] | dict[str, int]
     if call.request.url.path.endswith("/details.json") or call.request.url.path.endswith("/details"):
         doc = {k: {"limit": lim, "used": used, "reserved": 0} for k, (lim, used) in pairs.items()}
     else:
@@ -522,7 +523,7 @@ def routes() -> list[Route]:
     p = "/{site}/network"
     v = p + "/v2.0"
     r = sim_route
-    n = "network"
+    n: Service = "network"
     table = [
         (p, versions, ["GET"], "network.versions"),
         (p + "/", versions, ["GET"], "network.versions"),
