@@ -154,10 +154,15 @@ def classify_gpu(name: str, extra_specs: Mapping[str, str]) -> tuple[Gpu | None,
     specs = {str(k).lower(): str(v) for k, v in extra_specs.items()}
     spec_clues = [c for c in (_from_accelerator(specs), _from_pci_alias(specs), _from_resources(specs)) if c.evidence]
     by_name = _from_name(name)
-    if not spec_clues:
-        if by_name.evidence is None:
-            return None, []
-        return Gpu(count=by_name.count or 1, vendor=by_name.vendor, model=by_name.model), ["gpu:name"]
+    if spec_clues:
+        return _gpu_from_specs(spec_clues, by_name)
+    if by_name.evidence is None:
+        return None, []
+    return Gpu(count=by_name.count or 1, vendor=by_name.vendor, model=by_name.model), ["gpu:name"]
+
+
+def _gpu_from_specs(spec_clues: list[_GpuClue], by_name: _GpuClue) -> tuple[Gpu, list[str]]:
+    """Count from the extra specs; vendor and model from them too, else from the name (which then says so)."""
     count = next((c.count for c in spec_clues if c.count), 1)
     vendor = next((c.vendor for c in spec_clues if c.vendor), None)
     model = next((c.model for c in spec_clues if c.model), None)
@@ -287,15 +292,52 @@ def _os_from_text(text: str) -> _OsGuess:
             distro, version = _CODENAMES[word]
             return _OsGuess(distro, version, "codename")
         distro = _DISTROS.get(word)
-        if distro is None or (word in ("sl", "arch", "alma", "oracle") and len(words) > 1 and index > 0):
+        if distro is None or (word in _AMBIGUOUS_DISTRO_WORDS and len(words) > 1 and index > 0):
             continue
-        following = words[index + 1 : index + 4]
-        version = next((w for w in following if _VERSION.fullmatch(w)), None)
-        if version is None:
-            codename = next((w for w in following if w in _CODENAMES), None)
-            version = _CODENAMES[codename][1] if codename else None
-        return _OsGuess(distro, _normalise_version(distro, version) if version else None, "words")
+        found = _version_among(words[index + 1 : index + 4])
+        return _OsGuess(distro, _normalise_version(distro, found) if found else None, "words")
     return _OsGuess()
+
+
+# words that name a distro only at the start of a text ("sl" or "arch" later on are something else)
+_AMBIGUOUS_DISTRO_WORDS = ("sl", "arch", "alma", "oracle")
+
+
+def _version_among(words: list[str]) -> str | None:
+    """The first version number among the words after a distro's name, else the version of a codename there."""
+    version = next((w for w in words if _VERSION.fullmatch(w)), None)
+    if version is not None:
+        return version
+    codename = next((w for w in words if w in _CODENAMES), None)
+    return _CODENAMES[codename][1] if codename else None
+
+
+def _os_from_properties(properties: Mapping[str, object]) -> tuple[_OsGuess, list[str]]:
+    """Distro and version as glance's `os_distro` and `os_version` state them, with the evidence."""
+    guess, evidence = _OsGuess(), []
+    raw_distro = properties.get("os_distro")
+    if isinstance(raw_distro, str) and raw_distro.strip():
+        guess.distro = _canonical_distro(raw_distro) or raw_distro.strip().lower()
+        evidence.append("os:property:os_distro")
+    raw_version = properties.get("os_version")
+    if raw_version is not None and str(raw_version).strip():
+        guess.version = _normalise_version(guess.distro, str(raw_version).strip())
+        evidence.append("os:property:os_version")
+    return guess, evidence
+
+
+def _fill_from_text(known: _OsGuess, found: _OsGuess, label: str) -> list[str]:
+    """Fill what `known` lacks from a text's guess about the same distro; the evidence for what was filled."""
+    if found.distro is None or (known.distro is not None and found.distro != known.distro):
+        return []
+    evidence = []
+    if known.distro is None:
+        known.distro = found.distro
+        evidence.append(f"os:{label}")
+    if known.version is None and found.version is not None:
+        known.version = found.version
+        evidence.append(f"os_version:{label}")
+    return evidence
 
 
 def _descriptive_texts(properties: Mapping[str, object]) -> list[tuple[str, str]]:
@@ -316,30 +358,12 @@ def _family(distro: str | None, os_type: str | None) -> str | None:
 
 def classify_os(name: str, properties: Mapping[str, object]) -> tuple[str | None, str | None, str | None, list[str]]:
     """(family, distro, version, evidence): image properties, then descriptive properties, then the name."""
-    evidence: list[str] = []
-    distro = version = None
-    raw_distro = properties.get("os_distro")
-    if isinstance(raw_distro, str) and raw_distro.strip():
-        distro = _canonical_distro(raw_distro) or raw_distro.strip().lower()
-        evidence.append("os:property:os_distro")
-    raw_version = properties.get("os_version")
-    if raw_version is not None and str(raw_version).strip():
-        version = _normalise_version(distro, str(raw_version).strip())
-        evidence.append("os:property:os_version")
-    sources = [*_descriptive_texts(properties), ("name", name)]
-    for key, text in sources:
-        if distro is not None and version is not None:
+    guess, evidence = _os_from_properties(properties)
+    for key, text in [*_descriptive_texts(properties), ("name", name)]:
+        if guess.distro is not None and guess.version is not None:
             break
-        guess = _os_from_text(text)
-        if guess.distro is None or (distro is not None and guess.distro != distro):
-            continue
-        label = "name" if key == "name" else f"property:{key}"
-        if distro is None:
-            distro = guess.distro
-            evidence.append(f"os:{label}")
-        if version is None and guess.version is not None:
-            version = guess.version
-            evidence.append(f"os_version:{label}")
+        evidence += _fill_from_text(guess, _os_from_text(text), "name" if key == "name" else f"property:{key}")
+    distro, version = guess.distro, guess.version
     os_type = properties.get("os_type")
     family = _family(distro, os_type if isinstance(os_type, str) and os_type.strip() else None)
     if isinstance(os_type, str) and os_type.strip():
@@ -448,20 +472,23 @@ def classify_network(
     facts: NetworkFacts, project_id: str, floating_ip_pools: set[str], floating_ips_allowed: bool = True
 ) -> Network:
     evidence = _public_evidence(facts, project_id, floating_ip_pools)
-    common = {"id": facts.id, "name": facts.name, "external": facts.external, "shared": facts.shared}
+    access: PublicAccess | None = None
     if evidence:
-        return Network(
-            **common,
-            role=NetworkRole.PUBLIC,
-            access=_access(facts, floating_ips_allowed),
-            evidence=evidence,
-            cidrs=list(facts.cidrs),
-        )
-    if facts.project_id == project_id and not facts.shared:
+        role, access = NetworkRole.PUBLIC, _access(facts, floating_ips_allowed)
+    elif facts.project_id == project_id and not facts.shared:
         role, evidence = NetworkRole.VO_PRIVATE, ["project-owned"]
     else:
         role, evidence = NetworkRole.PRIVATE, ["shared" if facts.shared else "not-project-owned"]
-    return Network(**common, role=role, evidence=evidence, cidrs=list(facts.cidrs))
+    return Network(
+        id=facts.id,
+        name=facts.name,
+        external=facts.external,
+        shared=facts.shared,
+        role=role,
+        access=access,
+        evidence=evidence,
+        cidrs=list(facts.cidrs),
+    )
 
 
 def classify_networks(

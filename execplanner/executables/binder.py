@@ -83,17 +83,27 @@ def _runtime_txt(text: str, record: Requirements) -> None:
 
 
 def _environment(workspace: Workspace, directory: str, record: Requirements) -> None:
+    """repo2docker's precedence: a Dockerfile alone; else Julia, then conda or pip, then R, each if present."""
     if (text := _text(workspace, "Dockerfile", directory, record)) is not None:
         record.runtime.build = "dockerfile"
         if image := dockerfile_base_image(text, record):
             record.runtime.images.append(image)
         return
+    _julia(workspace, directory, record)
+    _python(workspace, directory, record)
+    _r(workspace, directory, record)
+
+
+def _julia(workspace: Workspace, directory: str, record: Requirements) -> None:
     if (text := _text(workspace, "Project.toml", directory, record)) is not None:
         record.runtime.build, record.runtime.language = "julia", "julia"
         try:
             record.runtime.packages += list((tomllib.loads(text).get("deps") or {}).keys())
         except tomllib.TOMLDecodeError:
             record.warn("binder Project.toml is not valid TOML; packages unknown")
+
+
+def _python(workspace: Workspace, directory: str, record: Requirements) -> None:
     if (text := _text(workspace, "environment.yml", directory, record)) is not None:
         name = workspace.relative_name("environment.yml", directory)
         record.runtime.build = record.runtime.build or "conda"
@@ -103,6 +113,9 @@ def _environment(workspace: Workspace, directory: str, record: Requirements) -> 
     elif (text := _text(workspace, "requirements.txt", directory, record)) is not None:
         record.runtime.build = record.runtime.build or "pip"
         record.runtime.packages += [n for n in (requirement_name(line) for line in _lines(text)) if n]
+
+
+def _r(workspace: Workspace, directory: str, record: Requirements) -> None:
     if (text := _text(workspace, "install.R", directory, record)) is not None:
         record.runtime.build = record.runtime.build or "r"
         record.runtime.language = "R" if record.runtime.build == "r" else record.runtime.language

@@ -81,8 +81,8 @@ def _apply_entry(entry: dict[str, Any], record: Requirements, confidence: float,
         )
 
 
-def cwl_requirements(data: bytes, filename: str | None = None, limits: ParseLimits = DEFAULT_LIMITS) -> Requirements:
-    what = filename or "CWL document"
+def _document(data: bytes, what: str, limits: ParseLimits) -> dict[str, Any]:
+    """The CWL document (JSON or YAML) of a tool or workflow; anything else is refused, saying why."""
     check_size(data, what, limits)
     text = decode_text(data, what)
     if text.lstrip().startswith("{"):
@@ -96,6 +96,12 @@ def cwl_requirements(data: bytes, filename: str | None = None, limits: ParseLimi
         raise InvalidExecutable(f"{what} is not a CWL document (no cwlVersion)")
     if document.get("class") not in _SUPPORTED_CLASSES:
         raise InvalidExecutable(f"{what}: CWL class {document.get('class')!r} is not a tool or workflow")
+    return document
+
+
+def cwl_requirements(data: bytes, filename: str | None = None, limits: ParseLimits = DEFAULT_LIMITS) -> Requirements:
+    what = filename or "CWL document"
+    document = _document(data, what, limits)
     name = document.get("label") or document.get("id") or (PurePosixPath(filename).stem if filename else None)
     record = default_requirements(ExecutableKind.CWL_TOOL, str(name).lstrip("#") if name else None)
     record.source_files = [filename] if filename else []

@@ -32,6 +32,20 @@ def _gpu(base: Gpu | None, extra: Gpu | None) -> Gpu | None:
 def enrich(base: Requirements, extra: Requirements) -> Requirements:
     """A new record: `base` with whatever `extra` knows better or additionally."""
     merged = base.model_copy(deep=True)
+    _merge_compute(merged, extra)
+    merged.disk_min_mib = _better(merged.disk_min_mib, extra.disk_min_mib) or merged.disk_min_mib
+    merged.duration_seconds = _better(merged.duration_seconds, extra.duration_seconds) or merged.duration_seconds
+    _merge_runtime(merged, extra)
+    _merge_collections(merged, extra)
+    merged.name = merged.name or extra.name
+    merged.identifiers.doi = merged.identifiers.doi or extra.identifiers.doi
+    merged.identifiers.code_repository = merged.identifiers.code_repository or extra.identifiers.code_repository
+    merged.source_files = _union(merged.source_files, extra.source_files)
+    merged.messages = [*merged.messages, *extra.messages]
+    return merged
+
+
+def _merge_compute(merged: Requirements, extra: Requirements) -> None:
     compute, other = merged.compute, extra.compute
     compute.cores_min = _better(compute.cores_min, other.cores_min) or compute.cores_min
     compute.cores_max = _better(compute.cores_max, other.cores_max)
@@ -40,9 +54,10 @@ def enrich(base: Requirements, extra: Requirements) -> Requirements:
     compute.gpu = _gpu(compute.gpu, other.gpu)
     if compute.arch == "x86_64" and other.arch != "x86_64":
         compute.arch = other.arch
-    merged.disk_min_mib = _better(merged.disk_min_mib, extra.disk_min_mib) or merged.disk_min_mib
-    merged.duration_seconds = _better(merged.duration_seconds, extra.duration_seconds) or merged.duration_seconds
-    _merge_runtime(merged, extra)
+
+
+def _merge_collections(merged: Requirements, extra: Requirements) -> None:
+    """Images, ports, data and volumes: the base's, then the extra's that the base does not have."""
     known_images = {image.reference for image in merged.runtime.images}
     merged.runtime.images += [image for image in extra.runtime.images if image.reference not in known_images]
     known_ports = {(port.port, port.protocol) for port in merged.network.ports}
@@ -51,12 +66,6 @@ def enrich(base: Requirements, extra: Requirements) -> Requirements:
     known_urls = {item.url for item in merged.data}
     merged.data += [item for item in extra.data if item.url not in known_urls]
     merged.volumes += [volume for volume in extra.volumes if volume not in merged.volumes]
-    merged.name = merged.name or extra.name
-    merged.identifiers.doi = merged.identifiers.doi or extra.identifiers.doi
-    merged.identifiers.code_repository = merged.identifiers.code_repository or extra.identifiers.code_repository
-    merged.source_files = _union(merged.source_files, extra.source_files)
-    merged.messages = [*merged.messages, *extra.messages]
-    return merged
 
 
 def _merge_runtime(merged: Requirements, extra: Requirements) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ast
 import math
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -57,6 +59,17 @@ class _Workflow:
     containers: list[str] = field(default_factory=list)
 
 
+# the functions and operators a resource expression may use; anything else is left to Snakemake at run time
+_FUNCTIONS: dict[str, Callable[..., Any]] = {"min": min, "max": max, "int": int, "round": round}
+_OPERATORS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+}
+
+
 def _evaluate(node: ast.AST, config: dict[str, Any]) -> Any:
     """A tiny, side-effect-free evaluator: literals, config lookups, arithmetic, min/max/int."""
     if isinstance(node, ast.Constant):
@@ -64,36 +77,39 @@ def _evaluate(node: ast.AST, config: dict[str, Any]) -> Any:
     if isinstance(node, ast.Name) and node.id == "config":
         return config
     if isinstance(node, ast.Subscript):
-        container, key = _evaluate(node.value, config), _evaluate(node.slice, config)
-        try:
-            return container[key]
-        except (KeyError, IndexError, TypeError) as exc:
-            raise _Unresolved(f"config has no {key!r}") from exc
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+        return _subscript(node, config)
+    if isinstance(node, ast.Call):
+        return _call(node, config)
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        return _arithmetic(node, config)
+    raise _Unresolved(ast.unparse(node)[:80])
+
+
+def _subscript(node: ast.Subscript, config: dict[str, Any]) -> Any:
+    container, key = _evaluate(node.value, config), _evaluate(node.slice, config)
+    try:
+        return container[key]
+    except (KeyError, IndexError, TypeError) as exc:
+        raise _Unresolved(f"config has no {key!r}") from exc
+
+
+def _call(node: ast.Call, config: dict[str, Any]) -> Any:
+    """`config.get(key[, default])` on a mapping, or one of `_FUNCTIONS`."""
+    if isinstance(node.func, ast.Attribute) and node.func.attr == "get":
         container = _evaluate(node.func.value, config)
         args = [_evaluate(arg, config) for arg in node.args]
         if isinstance(container, dict) and args:
             return container.get(args[0], args[1] if len(args) > 1 else None)
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id in ("min", "max", "int", "round")
-    ):
-        args = [_evaluate(arg, config) for arg in node.args]
-        return {"min": min, "max": max, "int": int, "round": round}[node.func.id](*args)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div | ast.FloorDiv):
-        left, right = _evaluate(node.left, config), _evaluate(node.right, config)
-        if not all(isinstance(v, int | float) for v in (left, right)):
-            raise _Unresolved("arithmetic on non-numbers")
-        operations = {
-            ast.Add: lambda: left + right,
-            ast.Sub: lambda: left - right,
-            ast.Mult: lambda: left * right,
-            ast.Div: lambda: left / right,
-            ast.FloorDiv: lambda: left // right,
-        }
-        return operations[type(node.op)]()
+    elif isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS:
+        return _FUNCTIONS[node.func.id](*[_evaluate(arg, config) for arg in node.args])
     raise _Unresolved(ast.unparse(node)[:80])
+
+
+def _arithmetic(node: ast.BinOp, config: dict[str, Any]) -> Any:
+    left, right = _evaluate(node.left, config), _evaluate(node.right, config)
+    if not all(isinstance(v, int | float) for v in (left, right)):
+        raise _Unresolved("arithmetic on non-numbers")
+    return _OPERATORS[type(node.op)](left, right)
 
 
 def _expression(text: str, config: dict[str, Any]) -> Any:
@@ -150,24 +166,28 @@ def _directives(lines: list[str], indent: int) -> list[tuple[str, str]]:
 
 
 def _record_resource(rule: _Rule, key: str, value: Any, record: Requirements) -> None:
-    where = f"rule {rule.name}"
+    quantity = value if isinstance(value, str | int | float) else None
     if key in _MEMORY_KEYS:
-        mib = parse_size_mib(value, _MEMORY_KEYS[key]) if isinstance(value, str | int | float) else None
+        mib = parse_size_mib(quantity, _MEMORY_KEYS[key]) if quantity is not None else None
         if mib is None:
-            record.warn("{where}: memory {value} not understood", where=where, value=value)
+            record.warn("{where}: memory {value} not understood", where=f"rule {rule.name}", value=value)
         else:
             rule.memory_mib = max(rule.memory_mib or 0, mib)
     elif key in _DISK_KEYS:
-        mib = parse_size_mib(value, _DISK_KEYS[key]) if isinstance(value, str | int | float) else None
-        if mib is not None:
-            rule.disk_mib = max(rule.disk_mib or 0, mib)
+        mib = parse_size_mib(quantity, _DISK_KEYS[key]) if quantity is not None else None
+        rule.disk_mib = max(rule.disk_mib or 0, mib) if mib is not None else rule.disk_mib
     elif key in _RUNTIME_KEYS:
-        seconds = parse_duration_seconds(value, "m") if isinstance(value, str | int | float) else None
-        if seconds is not None:
-            rule.runtime_seconds = seconds
-    elif key in _GPU_KEYS and isinstance(value, int):
+        seconds = parse_duration_seconds(quantity, "m") if quantity is not None else None
+        rule.runtime_seconds = seconds if seconds is not None else rule.runtime_seconds
+    elif isinstance(value, int):
+        _record_count(rule, key, value)
+
+
+def _record_count(rule: _Rule, key: str, value: int) -> None:
+    """GPUs, or cores when `threads:` did not say."""
+    if key in _GPU_KEYS:
         rule.gpus = value
-    elif key in _CORE_KEYS and isinstance(value, int) and rule.threads is None:
+    elif key in _CORE_KEYS and rule.threads is None:
         rule.threads = (value, f"resources {key}")
 
 
@@ -296,6 +316,16 @@ def _largest(rules: list[_Rule], attribute: str) -> tuple[int, _Rule] | None:
 
 
 def _apply(workflow: _Workflow, record: Requirements, workspace: Workspace) -> None:
+    _apply_sizes(workflow, record)
+    _apply_software(workflow, record, workspace)
+    urls: list[str] = []
+    _config_urls(workflow.config, urls)
+    record.data = [DataInput(url=url) for url in urls]
+    record.source_files = workflow.files + [f for f in workflow.conda_files if f not in workflow.files]
+
+
+def _apply_sizes(workflow: _Workflow, record: Requirements) -> None:
+    """Cores, memory, disk and GPUs of the largest rule; the duration of all rules run once each."""
     threads = [(rule.threads[0], rule) for rule in workflow.rules if rule.threads]
     if threads:
         value, rule = max(threads, key=lambda pair: pair[0])
@@ -310,6 +340,10 @@ def _apply(workflow: _Workflow, record: Requirements, workspace: Workspace) -> N
     runtimes = [rule.runtime_seconds for rule in workflow.rules if rule.runtime_seconds]
     if runtimes:
         record.duration_seconds = Estimate.derived(sum(runtimes), "sum of rules' runtime (each run once)", 0.4)
+
+
+def _apply_software(workflow: _Workflow, record: Requirements, workspace: Workspace) -> None:
+    """Snakemake itself, the packages of the rules' conda environments, and their containers."""
     record.runtime.packages = ["snakemake"]
     for conda_file in workflow.conda_files:
         record.runtime.conda_environments.append(conda_file)
@@ -322,10 +356,6 @@ def _apply(workflow: _Workflow, record: Requirements, workspace: Workspace) -> N
                 record.runtime.packages.append(package)
     for container in workflow.containers:
         record.runtime.images.append(parse_image_reference(container))
-    urls: list[str] = []
-    _config_urls(workflow.config, urls)
-    record.data = [DataInput(url=url) for url in urls]
-    record.source_files = workflow.files + [f for f in workflow.conda_files if f not in workflow.files]
 
 
 def snakemake_requirements(
