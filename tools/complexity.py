@@ -19,7 +19,6 @@ LIMIT = 15
 # "path:qualified name" -> why it is over the limit for now (delete the line when it is not)
 KNOWN: dict[str, str] = {
     "execplanner/formats/xmltree.py:_read": "being split by the hardening work (#16)",
-    "execplanner/planner/federation.py:_explain_one": "rewritten by #10 booking",
 }
 
 
