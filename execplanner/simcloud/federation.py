@@ -42,8 +42,8 @@ class Federation:
         for index, site in enumerate(self.sites.values()):
             site.address_block = str(site_block(self.address_block, index))
         self.faults = FaultInjector()
-        for site in spec.sites:
-            self.faults.load(site.name, site.faults)
+        for site_spec in spec.sites:
+            self.faults.load(site_spec.name, site_spec.faults)
         self.oidc_users: dict[str, UserSpec] = {}
         self._users_lock = threading.Lock()
         demo = [entitlement(vo, role) for vo in spec.all_vos for role in ("member", "vm_operator")]

@@ -112,7 +112,7 @@ def opens(site: SiteCloud, server: Server, port: int) -> bool:
 
 
 def server_addresses(site: SiteCloud, server: Server) -> list[str]:
-    addresses = []
+    addresses: list[str] = []
     for port_id in server.port_ids:
         port = site.ports.get(port_id)
         if port is None:

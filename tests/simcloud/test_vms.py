@@ -16,7 +16,7 @@ import requests
 import yaml
 
 from execplanner.simcloud import SimFederation
-from execplanner.simcloud.testing import connect
+from execplanner.simcloud.connect import connect
 from execplanner.simcloud.vms import MANIFEST_PATH
 
 SITE = "IN2P3-IRES"
