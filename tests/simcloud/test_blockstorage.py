@@ -8,7 +8,7 @@ import openstack
 import pytest
 
 from execplanner.simcloud import SimFederation, load_federation
-from execplanner.simcloud.testing import connect
+from execplanner.simcloud.connect import connect
 
 SITE = "IN2P3-IRES"
 UBUNTU = "ubuntu-22.04"
