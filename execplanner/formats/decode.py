@@ -335,7 +335,7 @@ def _check_volume_resources(
     volumes: list[VolumeMount], storage: list[StorageResource], data: list[DataResource]
 ) -> None:
     """A top-level volume's `resources[]` name entries of `storage[]` or `data[]`: an unknown name is a 400."""
-    known = {r.name for r in [*storage, *data] if r.name}
+    known = {r.name for r in storage if r.name} | {r.name for r in data if r.name}
     for index, volume in enumerate(volumes):
         for position, name in enumerate(volume.resources):
             if name not in known:

@@ -219,7 +219,9 @@ def _volume_tree(volume: VolumeMount, dialect: Dialect, owner: _Owner | None = N
     )
 
 
-def _compute_volumes(compute: ComputeResource, dialect: Dialect, named: set[str], owner: _Owner | None) -> list[Any]:
+def _compute_volumes(
+    compute: ComputeResource, dialect: Dialect, named: frozenset[str] | set[str], owner: _Owner | None
+) -> list[Any]:
     """2026: a volume that is an entry of the top-level `volumes[]` is written by name, as the client sent it."""
     return [
         v.name if dialect is Dialect.CALYCOPIS_2026 and v.name in named else _volume_tree(v, dialect, owner, i)
@@ -324,7 +326,9 @@ def session_tree(session: Session, base_url: str, options: Iterable[Phase]) -> d
                 "phase": phase,
                 # the 2025 spec requires `state` (and defines `phase`): strict 2025 clients need both
                 "state": phase if dialect is Dialect.BROKER_2025 else None,
-                "expires": format_instant(session.expires) if _shows_expiry(session) else None,
+                "expires": format_instant(session.expires)
+                if session.expires is not None and _shows_expiry(session)
+                else None,
                 "schedule": _schedule_tree(session, dialect),
                 "executable": _executable_tree(session.executable, dialect, owner),
             }
