@@ -6,7 +6,7 @@ from execplanner.catalogue.build import build_catalogue
 from execplanner.catalogue.model import Catalogue, QuotaItem, SiteStatus
 from execplanner.catalogue.sources import sim_targets
 from execplanner.simcloud import FederationSpec, SimFederation, load_federation
-from execplanner.simcloud.testing import connect
+from execplanner.simcloud.connect import connect
 
 VO = "vo.access.egi.eu"
 
