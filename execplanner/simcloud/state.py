@@ -229,9 +229,13 @@ class SiteCloud:
         groups = [g for g in self.security_groups.values() if g.project_id == project_id]
         usage.security_groups = len(groups)
         usage.security_group_rules = sum(len(g.rules) for g in groups)
-        volumes = [v for v in self.volumes.values() if v.project_id == project_id]
-        usage.volumes, usage.gigabytes = len(volumes), sum(v.size for v in volumes)
+        usage.volumes, usage.gigabytes = self._volume_usage(project_id)
         return usage
+
+    def _volume_usage(self, project_id: str) -> tuple[int, int]:
+        """(volumes, GiB) the project holds, as Cinder counts them against its quota."""
+        sizes = [v.size for v in self.volumes.values() if v.project_id == project_id]
+        return len(sizes), sum(sizes)
 
     def user_keypair_count(self, user_id: str) -> int:
         return sum(1 for (uid, _) in self.keypairs if uid == user_id)

@@ -195,3 +195,26 @@ def test_an_unknown_quota_key_of_a_vo_is_refused_at_load(tmp_path) -> None:  # t
     )
     with pytest.raises(ExecPlannerError, match="gigabyte"):
         load_federation(path)
+
+
+def test_a_volume_from_an_image_is_bootable_and_at_least_the_image_min_disk(simcloud: SimFederation) -> None:
+    conn = connect(simcloud, "IFCA-LCG2")
+    image = next(i for i in conn.image.images() if i.name == "Image for EGI Ubuntu 22.04 [Ubuntu/22.04/VirtualBox]")
+    with pytest.raises(openstack.exceptions.BadRequestException):
+        conn.block_storage.create_volume(size=image.min_disk - 1, image_id=image.id)
+    volume = _available(conn, size=image.min_disk, image_id=image.id, name="root")
+    assert volume.is_bootable is True
+    conn.block_storage.delete_volume(volume)
+
+
+def test_the_state_document_over_http_lists_volumes_and_their_usage(simcloud: SimFederation) -> None:
+    import requests
+
+    conn = connect(simcloud, "IISAS-FedCloud")
+    volume = _available(conn, size=3, name="seen-over-http")
+    state = requests.get(f"{simcloud.base_url}/_sim/state/IISAS-FedCloud", timeout=10).json()
+    assert {"id": volume.id, "size": 3, "status": "available"}.items() <= next(
+        v for v in state["volumes"] if v["id"] == volume.id
+    ).items()
+    assert state["usage"][conn.current_project_id]["gigabytes"] >= 3
+    conn.block_storage.delete_volume(volume)
