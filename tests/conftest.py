@@ -1,20 +1,22 @@
-"""Shared fixtures: a throwaway PostgreSQL database, and real `execplanner serve` processes on loopback."""
+"""Shared fixtures: a throwaway PostgreSQL database, and the service, in process or as a real process.
+
+A real `execplanner serve` process (`service_factory`) is for what only a process shows: signals, SIGKILL,
+replicas, the CLI, its log. Everything else talks HTTP to `create_app(settings)` served in a thread of the test
+process (`app_factory`, and the shared `service`), which starts in milliseconds instead of seconds.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import requests
+from support.servers import InProcessService, Service
 
 # the simulated federation's fixtures (simcloud, simcloud_session, simcloud_fresh) for every test package
 pytest_plugins = ["support.simcloud"]
@@ -75,66 +77,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
 
 
-@dataclass
-class Service:
-    """A real `execplanner serve` process on a loopback port."""
-
-    data_dir: Path
-    database: str | None = None
-    env: dict[str, str] = field(default_factory=dict)
-    process: subprocess.Popen[str] | None = None
-    base_url: str = ""
-    port: int = 0
-
-    def start(self, timeout: float = 30.0) -> Service:
-        command = [
-            sys.executable,
-            "-m",
-            "execplanner.cli",
-            "serve",
-            "--port",
-            str(self.port),
-            "--data-dir",
-            str(self.data_dir),
-        ]
-        if self.database:
-            command += ["--database", self.database]
-        environment = {**os.environ, "PYTHONUNBUFFERED": "1", "EXECPLANNER_LOG_LEVEL": "WARNING", **self.env}
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment
-        )
-        deadline = time.monotonic() + timeout
-        assert self.process.stdout is not None
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            if "listening on" in line:
-                self.base_url = line.strip().split("listening on ", 1)[1]
-                self.port = int(self.base_url.rsplit(":", 1)[1])
-                return self
-        self.process.kill()
-        _, err = self.process.communicate(timeout=10)
-        raise RuntimeError(f"execplanner serve did not start: {err[-3000:]}")
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
-        assert self.process is not None
-        self.process.send_signal(sig)
-        try:
-            return self.process.wait(timeout=timeout)
-        finally:
-            if self.process.stdout:
-                self.process.stdout.close()
-            if self.process.stderr:
-                self.process.stderr.close()
-
-    def url(self, path: str) -> str:
-        return self.base_url + path
-
-
 @pytest.fixture
 def service_factory(tmp_path: Path, roomy_catalogue: Path) -> Iterator[type[Service]]:
-    """Start servers of one's own; they use the roomy catalogue unless EXECPLANNER_CATALOGUE says otherwise."""
+    """Start real server processes of one's own; they use the roomy catalogue unless EXECPLANNER_CATALOGUE says
+    otherwise. For signals, SIGKILL, replicas, the CLI and the log; anything else wants `app_factory`."""
     started: list[Service] = []
 
     def make(database: str | None = None, data_dir: Path | None = None, **env: str) -> Service:
@@ -145,8 +91,26 @@ def service_factory(tmp_path: Path, roomy_catalogue: Path) -> Iterator[type[Serv
 
     yield make  # type: ignore[misc]
     for service in started:
-        if service.process and service.process.poll() is None:
+        if service.running:
             service.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def app_factory(tmp_path: Path, roomy_catalogue: Path) -> Iterator[type[InProcessService]]:
+    """Like `service_factory` (same arguments: database, data_dir, EXECPLANNER_* settings), but the service runs
+    in this process: real HTTP on a loopback port, started in milliseconds. Stopped after the test."""
+    started: list[InProcessService] = []
+
+    def make(database: str | None = None, data_dir: Path | None = None, **env: str) -> InProcessService:
+        env = {"EXECPLANNER_CATALOGUE": str(roomy_catalogue), **env}
+        service = InProcessService(data_dir=data_dir or tmp_path / f"app{len(started)}", database=database, env=env)
+        started.append(service)
+        return service.start()
+
+    yield make  # type: ignore[misc]
+    for service in started:
+        if service.running:
+            service.stop()
 
 
 @pytest.fixture(scope="session")
@@ -168,10 +132,11 @@ def roomy_catalogue(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def service(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, roomy_catalogue: Path
-) -> Iterator[Service]:
-    """One long-lived server per database backend, shared by the protocol tests (quotas lifted)."""
+) -> Iterator[InProcessService]:
+    """One long-lived server per database backend, shared by the protocol tests (quotas lifted). It runs in this
+    process (real HTTP on a loopback port); nothing that uses it needs a process of its own."""
     database = None if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    server = Service(
+    server = InProcessService(
         data_dir=tmp_path_factory.mktemp("service"),
         database=database,
         env={"EXECPLANNER_CATALOGUE": str(roomy_catalogue)},

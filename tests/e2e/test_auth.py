@@ -36,8 +36,9 @@ def people(idp):
 
 
 @pytest.fixture
-def server(service_factory, idp, database_url):
-    return service_factory(database=database_url, EXECPLANNER_ISSUERS=idp.issuer)
+def server(app_factory, idp, database_url):
+    """In process: nothing here but the log test needs a process of its own (that one starts its own)."""
+    return app_factory(database=database_url, EXECPLANNER_ISSUERS=idp.issuer)
 
 
 def ask(http, server, token: str | None, body: bytes | None = None) -> requests.Response:
@@ -115,8 +116,8 @@ def test_anonymous_callers_still_plan_when_tokens_are_optional(http, server):
     assert offerset(http, server, None)["result"] == "YES"
 
 
-def test_require_token_refuses_anonymous_callers_but_not_vosi(http, service_factory, idp, people, tmp_path):
-    server = service_factory(EXECPLANNER_ISSUERS=idp.issuer, EXECPLANNER_REQUIRE_TOKEN="true")
+def test_require_token_refuses_anonymous_callers_but_not_vosi(http, app_factory, idp, people, tmp_path):
+    server = app_factory(EXECPLANNER_ISSUERS=idp.issuer, EXECPLANNER_REQUIRE_TOKEN="true")
     assert ask(http, server, None).status_code == 401
     assert http.get(server.url("/accepts"), params={"tasktype": "uri://jupyter-notebook"}).status_code == 401
     assert http.get(server.url("/capabilities")).status_code == 200
@@ -124,8 +125,8 @@ def test_require_token_refuses_anonymous_callers_but_not_vosi(http, service_fact
     assert offerset(http, server, people["alice"])["result"] == "YES"
 
 
-def test_without_trusted_issuers_a_token_is_ignored(http, service_factory):
-    server = service_factory()
+def test_without_trusted_issuers_a_token_is_ignored(http, app_factory):
+    server = app_factory()
     assert offerset(http, server, "whatever-a-platform-sends")["result"] == "YES"
 
 

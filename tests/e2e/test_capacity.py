@@ -106,8 +106,8 @@ def now_only(seconds: int = 0) -> dict:
     return request
 
 
-def test_two_hundred_concurrent_requests_never_overcommit(service_factory, database_url, one_site_catalogue):
-    server = service_factory(database=database_url, EXECPLANNER_CATALOGUE=str(one_site_catalogue))
+def test_two_hundred_concurrent_requests_never_overcommit(app_factory, database_url, one_site_catalogue):
+    server = app_factory(database=database_url, EXECPLANNER_CATALOGUE=str(one_site_catalogue))
     catalogue = Catalogue.load(one_site_catalogue)
     with ThreadPoolExecutor(max_workers=40) as pool:
         answers = list(pool.map(lambda _: ask(server.url("/offersets")), range(200)))
@@ -128,8 +128,8 @@ def test_two_hundred_concurrent_requests_never_overcommit(service_factory, datab
     audit(database_of(server), catalogue, datetime.now(UTC))
 
 
-def test_direct_execution_books_exactly_the_room_there_is(service_factory, database_url, one_site_catalogue):
-    server = service_factory(database=database_url, EXECPLANNER_CATALOGUE=str(one_site_catalogue))
+def test_direct_execution_books_exactly_the_room_there_is(app_factory, database_url, one_site_catalogue):
+    server = app_factory(database=database_url, EXECPLANNER_CATALOGUE=str(one_site_catalogue))
 
     def direct(_: int) -> requests.Response:
         return requests.post(server.url("/direct"), json=REQUEST, timeout=120, allow_redirects=False)
@@ -143,8 +143,8 @@ def test_direct_execution_books_exactly_the_room_there_is(service_factory, datab
     audit(database_of(server), Catalogue.load(one_site_catalogue), datetime.now(UTC))
 
 
-def test_expired_offers_give_capacity_back(service_factory, one_site_catalogue, wait_for):
-    server = service_factory(EXECPLANNER_CATALOGUE=str(one_site_catalogue), EXECPLANNER_OFFER_EXPIRY_SECONDS="4")
+def test_expired_offers_give_capacity_back(app_factory, one_site_catalogue, wait_for):
+    server = app_factory(EXECPLANNER_CATALOGUE=str(one_site_catalogue), EXECPLANNER_OFFER_EXPIRY_SECONDS="4")
     first = [ask(server.url("/offersets"), now_only()) for _ in range(ROOM)]
     assert all(a["result"] == "YES" for a in first)
     assert ask(server.url("/offersets"), now_only())["result"] == "NO"

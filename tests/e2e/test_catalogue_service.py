@@ -88,9 +88,9 @@ def test_reload_keeps_serving_requests(service_factory, tmp_path, roomy_catalogu
     assert statuses and set(statuses) == {303}
 
 
-def test_bad_reload_is_refused_and_old_catalogue_kept(service_factory, tmp_path, roomy_catalogue):
+def test_bad_reload_is_refused_and_old_catalogue_kept(app_factory, tmp_path, roomy_catalogue):
     path = writable_catalogue(tmp_path, roomy_catalogue)
-    server = service_factory(EXECPLANNER_CATALOGUE=str(path))
+    server = app_factory(EXECPLANNER_CATALOGUE=str(path))
     before = site_names(server)
     document = yaml.safe_load(path.read_text())
     document["sites"][0]["vos"][0]["flavors"][0]["vcpus"] = "many"
@@ -101,8 +101,8 @@ def test_bad_reload_is_refused_and_old_catalogue_kept(service_factory, tmp_path,
     assert site_names(server) == before
 
 
-def test_admin_token_when_configured(service_factory):
-    server = service_factory(EXECPLANNER_ADMIN_TOKEN="s3cret-admin-token")
+def test_admin_token_when_configured(app_factory):
+    server = app_factory(EXECPLANNER_ADMIN_TOKEN="s3cret-admin-token")
     assert requests.post(server.url("/admin/catalogue/reload"), timeout=10).status_code == 403
     wrong = {"Authorization": "Bearer nope"}
     assert requests.post(server.url("/admin/catalogue/reload"), headers=wrong, timeout=10).status_code == 403
