@@ -1,9 +1,7 @@
-"""VOSI /capabilities and /availability: the pure builders, and the endpoints served by real uvicorn."""
+"""VOSI /capabilities and /availability: the pure builders, and the endpoints of the service over HTTP."""
 
 from __future__ import annotations
 
-import threading
-import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,11 +11,11 @@ from typing import Any
 
 import pytest
 import requests
-import uvicorn
 from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 from starlette.applications import Starlette
+from support.servers import InProcessService
 
 from execplanner.api import vosi
 from execplanner.config import Settings
@@ -69,30 +67,14 @@ class LiveServer:
         self.app.state.health = check
 
 
-def _wait_for(condition: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.01)  # polling a condition with a deadline, not sleeping as synchronisation
-
-
 @pytest.fixture(scope="module")
-def live() -> Iterator[LiveServer]:
-    """A Starlette app with only the VOSI routes, served by uvicorn on a free loopback port in a thread."""
-    app = Starlette(routes=vosi.routes)
-    app.state.settings = Settings()
-    app.state.started_at = STARTED_AT
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="vosi-test-server", daemon=True)
-    thread.start()
-    _wait_for(lambda: server.started or not thread.is_alive(), "uvicorn to start")
-    assert server.started, "uvicorn did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield LiveServer(f"http://127.0.0.1:{port}", app)
-    server.should_exit = True
-    thread.join(timeout=10)
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The service (`create_app`) served by uvicorn on a free loopback port in this process, its start time
+    fixed so that Last-Modified and upSince are known."""
+    service = InProcessService(data_dir=tmp_path_factory.mktemp("vosi")).start()
+    service.app.state.started_at = STARTED_AT
+    yield LiveServer(service.base_url, service.app)
+    service.stop()
 
 
 @pytest.fixture
