@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from support.builders import opened_store, roomy
 from support.servers import InProcessService, Service
 
 # the simulated federation's fixtures (simcloud, simcloud_session, simcloud_fresh) for every test package
@@ -78,6 +79,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
+def store(database_url: str) -> Iterator[object]:
+    """An empty, migrated store of each kind (SQLite, PostgreSQL), closed after the test."""
+    with opened_store(database_url) as opened:
+        yield opened
+
+
+@pytest.fixture
 def service_factory(tmp_path: Path, roomy_catalogue: Path) -> Iterator[type[Service]]:
     """Start real server processes of one's own; they use the roomy catalogue unless EXECPLANNER_CATALOGUE says
     otherwise. For signals, SIGKILL, replicas, the CLI and the log; anything else wants `app_factory`."""
@@ -116,16 +124,10 @@ def app_factory(tmp_path: Path, roomy_catalogue: Path) -> Iterator[type[InProces
 @pytest.fixture(scope="session")
 def roomy_catalogue(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled catalogue with every quota lifted: for tests of the protocol, not of capacity."""
-    from execplanner.catalogue import Catalogue, QuotaItem, default_catalogue_path
+    from execplanner.catalogue import Catalogue, default_catalogue_path
 
-    catalogue = Catalogue.load(default_catalogue_path())
-    for site in catalogue.sites:
-        for site_vo in site.vos:
-            if site_vo.quota is not None:
-                for name in ("instances", "cores", "ram", "floating_ips"):
-                    setattr(site_vo.quota, name, QuotaItem(limit=None, in_use=0))
     path = tmp_path_factory.mktemp("catalogue") / "roomy.yaml"
-    catalogue.save(path)
+    roomy(Catalogue.load(default_catalogue_path())).save(path)
     return path
 
 

@@ -12,19 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 from capacity_audit import audit
+from support.builders import flavor, one_site, quota
 
-from execplanner.catalogue import (
-    Catalogue,
-    Flavor,
-    Image,
-    Network,
-    NetworkRole,
-    PublicAccess,
-    Quota,
-    QuotaItem,
-    Site,
-    SiteVO,
-)
+from execplanner.catalogue import Catalogue
 
 REQUEST = {
     "vo": "vo.escape.eu",
@@ -41,41 +31,15 @@ ROOM = 10
 
 @pytest.fixture
 def one_site_catalogue(tmp_path: Path) -> Path:
-    catalogue = Catalogue(
-        source="test: one small site",
-        sites=[
-            Site(
-                name="TINY-CLOUD",
-                endpoint="https://tiny.example.org:5000/v3",
-                vos=[
-                    SiteVO(
-                        vo="vo.escape.eu",
-                        project_id="p-tiny",
-                        flavors=[Flavor(id="f2", name="m1.medium", vcpus=2, ram=4096, disk=40)],
-                        images=[
-                            Image(
-                                id="i1",
-                                name="Ubuntu 22.04 Docker",
-                                os_family="linux",
-                                os_distro="ubuntu",
-                                os_version="22.04",
-                                appliances=["docker"],
-                            )
-                        ],
-                        networks=[
-                            Network(id="n1", name="provider-1", role=NetworkRole.PUBLIC, access=PublicAccess.DIRECT)
-                        ],
-                        quota=Quota(
-                            instances=QuotaItem(limit=ROOM),
-                            cores=QuotaItem(limit=100),
-                            ram=QuotaItem(limit=409600),
-                            floating_ips=QuotaItem(limit=0),
-                        ),
-                    )
-                ],
-            )
-        ],
+    tiny = one_site(
+        "TINY-CLOUD",
+        "vo.escape.eu",
+        [flavor("m1.medium", vcpus=2, ram_gib=4)],
+        site_quota=quota(instances=ROOM, cores=100, ram_gib=400, fips=0),
+        project_id="p-tiny",
+        endpoint="https://tiny.example.org:5000/v3",
     )
+    catalogue = Catalogue(source="test: one small site", sites=[tiny])
     path = tmp_path / "tiny.yaml"
     catalogue.save(path)
     return path

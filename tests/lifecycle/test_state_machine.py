@@ -26,7 +26,6 @@ from execplanner.model.documents import (
 from execplanner.model.phase import FINAL_PHASES, Phase
 from execplanner.planner.plan import Offer, Plan
 from execplanner.store import records
-from execplanner.store.database import Store
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 REQUEST = OfferSetRequest(executable=Executable(kind=ExecutableKind.JUPYTER_NOTEBOOK, location="https://x/a.ipynb"))
@@ -46,13 +45,6 @@ def two_offers(request, usage, now, caller=None) -> Plan:
             )
         )
     return Plan(offers=offers)
-
-
-@pytest.fixture
-def store(database_url):
-    store = Store.open(database_url)
-    yield store
-    store.close()
 
 
 def test_table_covers_every_phase_and_final_phases_are_final():

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from execplanner.booking.offersets import Ask
 from execplanner.booking.writer import OfferSetWriter
 from execplanner.model.documents import (
@@ -49,13 +47,6 @@ def one_slot_planner(request, usage, now, caller=None) -> Plan:
 def ask(name: str) -> Ask:
     request = OfferSetRequest(name=name, executable=Executable(kind=ExecutableKind.DOCKER_CONTAINER))
     return Ask(request, NOW, timedelta(minutes=5))
-
-
-@pytest.fixture
-def store(database_url):
-    store = Store.open(database_url)
-    yield store
-    store.close()
 
 
 def test_batch_answers_each_request_and_isolates_failures(store):
