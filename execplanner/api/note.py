@@ -1,4 +1,5 @@
-"""The legacy ExecutionPlanner note endpoint: `GET /accepts?tasktype=…` and multipart `POST /accepts`.
+"""The legacy ExecutionPlanner note endpoint: `GET /accepts?tasktype=…`, multipart `POST /accepts`, and `POST
+/accepts` with a note task or lease document (JSON or YAML) as the note prints them.
 
 It asks the same planner as `/offersets`, but only asks: nothing is stored and no capacity is held.
 """
@@ -15,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from execplanner.api.caller import caller_of
-from execplanner.api.documents import base_url, respond, response_format
+from execplanner.api.documents import base_url, read_document, respond, response_format
 from execplanner.booking import ask_only
 from execplanner.errors import BodyTooLarge, InvalidExecutable, InvalidRequest, UnsupportedMediaType
 from execplanner.executables import describe_bytes
@@ -93,29 +94,35 @@ def _no(
     return respond(tree, fmt, root=note2022.ROOT_ANSWER)
 
 
+def _interfaces(plan: Plan, servicetype: str, endpoint: str) -> list[dict[str, Any]]:
+    """One interface per place the task could run (site and flavor), however many start times each offers."""
+    interfaces: dict[tuple[str, str], dict[str, Any]] = {}
+    for offer in plan.offers:
+        where = (offer.placement.site, offer.placement.flavor_name)
+        interfaces.setdefault(
+            where,
+            {"servicetype": servicetype, "serviceinfo": {"endpoint": endpoint, "site": where[0], "flavor": where[1]}},
+        )
+    return list(interfaces.values())
+
+
 async def _answer(request: Request, question: note2022.NoteQuestion, fmt: Format, caller: Caller) -> Response:
-    offer_request, plan = await run_in_threadpool(_plan, request, question, caller)
     settings = request.app.state.settings
     url = base_url(request)
+    servicetype = note2022.service_type(question) or settings.broker_standard_id
+    note2022.normalised_resources(question)  # a 400 naming a bad limit, before anything is planned
+    if question.refusals and note2022.service_type(question):
+        return _no(question, fmt, url, servicetype, question.refusals)
+    offer_request, plan = await run_in_threadpool(_plan, request, question, caller)
     if plan is None:
-        return _no(question, fmt, url, settings.broker_standard_id, [(400, f"unknown task type '{question.tasktype}'")])
+        return _no(question, fmt, url, servicetype, [(400, f"unknown task type '{question.tasktype}'")])
     if not plan.offers:
         reasons = [(409, m.message) for m in plan.messages] or [(409, "no site can run this task")]
-        return _no(question, fmt, url, settings.broker_standard_id, reasons)
+        return _no(question, fmt, url, servicetype, reasons)
     best = plan.offers[0]
-    interfaces = [
-        {
-            "servicetype": settings.broker_standard_id,
-            "serviceinfo": {
-                "endpoint": f"{url}/offersets",
-                "site": o.placement.site,
-                "flavor": o.placement.flavor_name,
-            },
-        }
-        for o in plan.offers
-    ]
+    interfaces = _interfaces(plan, servicetype, f"{url}/offersets")
     resources = note2022.echo_resources(question, best.cores.min, best.memory_gib.min, best.schedule.available.duration)
-    tree = note2022.answer_tree(True, settings.broker_standard_id, f"{url}/offersets", resources, [], interfaces)
+    tree = note2022.answer_tree(True, servicetype, f"{url}/offersets", resources, [], interfaces)
     return respond(tree, fmt, root=note2022.ROOT_ANSWER)
 
 
@@ -125,12 +132,27 @@ async def get_accepts(request: Request) -> Response:
     return await _answer(request, _question_from_params(request.query_params), fmt, caller)
 
 
+async def _post_document(request: Request, fmt: Format, caller: Caller) -> Response:
+    """A note task or lease document as printed in the note (JSON or YAML body)."""
+    limit = request.app.state.settings.max_body_bytes
+    tree, _body_fmt, _body = await read_document(request, limit, note2022.ROOT_ANSWER)
+    return await _answer(request, note2022.question_from_document(tree), fmt, caller)
+
+
+DOCUMENT_TYPES = ("application/json", "text/json", "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+
+
 async def post_accepts(request: Request) -> Response:
     fmt = response_format(request)
     caller = await caller_of(request)
     content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() in DOCUMENT_TYPES or "+json" in content_type:
+        return await _post_document(request, fmt, caller)
     if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        raise UnsupportedMediaType("POST /accepts takes multipart/form-data: a 'tasktype' part and 'taskinfo.*' parts")
+        raise UnsupportedMediaType(
+            "POST /accepts takes multipart/form-data (a 'tasktype' part and 'taskinfo.*' parts), or a note task or "
+            "lease document as JSON or YAML"
+        )
     limit = request.app.state.settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:

@@ -2,13 +2,15 @@
 
 `deploy.resources.reservations` are minimums and `limits` maximums (also the older `cpus`, `mem_limit`,
 `mem_reservation` keys). Published ports are public; `expose`d ones are not. Environment values are never
-recorded: only variable names, since values are often secrets.
+recorded: only variable names, since values are often secrets. Variables are interpolated before anything is
+read (`executables/interpolation.py`).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 from execplanner.errors import InvalidExecutable
 from execplanner.executables.defaults import default_requirements
 from execplanner.executables.images import parse_image_reference
+from execplanner.executables.interpolation import interpolate
 from execplanner.executables.limits import DEFAULT_LIMITS, ParseLimits, check_size, decode_text
 from execplanner.executables.ports import add_port, guess_port
 from execplanner.executables.quantities import parse_size_mib
@@ -187,11 +190,16 @@ def _service(name: str, service: Any, totals: _Totals, record: Requirements) -> 
 
 
 def compose_requirements(
-    data: bytes, filename: str | None = None, limits: ParseLimits = DEFAULT_LIMITS
+    data: bytes,
+    filename: str | None = None,
+    limits: ParseLimits = DEFAULT_LIMITS,
+    environment: Mapping[str, str] | None = None,
 ) -> Requirements:
+    """What a compose file needs. Its `${VAR}` expressions are interpolated first (from `environment`; unset
+    variables are empty, defaults apply), as `docker compose` does before it reads images or ports."""
     what = filename or "compose file"
     check_size(data, what, limits)
-    document = load_yaml(decode_text(data, what), what, limits)
+    document = interpolate(load_yaml(decode_text(data, what), what, limits), environment or {}, what)
     if not isinstance(document, dict) or not isinstance(document.get("services"), dict) or not document["services"]:
         raise InvalidExecutable(
             f"{what} is not a compose file: it needs a `services:` mapping with at least one service"

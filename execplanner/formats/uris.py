@@ -42,6 +42,11 @@ NOTE_TASK_TYPES_OWN = {
     "https://purl.org/execplanner/task-type/codemeta-workflow": ExecutableKind.DOCKER_CONTAINER,
 }
 
+# the 2022 note's examples as printed name task types bare: `tasktype=jupyter-notebook`
+NOTE_BARE_TASK_TYPES: dict[str, ExecutableKind] = {
+    uri.removeprefix("uri://"): kind for uri, kind in NOTE_TASK_TYPES.items() if uri.startswith("uri://")
+}
+
 _EXECUTABLE = re.compile(r"/types/executables?/(?P<name>[a-z-]+)-(?P<version>\d+\.\d+)$")
 
 
@@ -86,6 +91,15 @@ def canonical_executable_uri(uri: str | None, kind: ExecutableKind, dialect: Dia
     if dialect is Dialect.CALYCOPIS_2026:
         return f"{BASE_2026}/executable/{kind.value}-{version}"
     return f"{BASE_2025}/executables/{kind.value}-{version}"
+
+
+def note_task_kind(tasktype: str) -> ExecutableKind | None:
+    """The kind a 2022 note task type names: a bare name (`docker-compose`), a `uri://` or ESAP purl form, or
+    any executable type URI of the later dialects."""
+    bare = tasktype.strip().lower()
+    if bare in NOTE_BARE_TASK_TYPES:
+        return NOTE_BARE_TASK_TYPES[bare]
+    return executable_kind(tasktype)
 
 
 def component_uri(component: str, dialect: Dialect) -> str:

@@ -65,7 +65,10 @@ def test_post_accepts_bad_part_is_400(http, service):
 
 
 def test_post_accepts_wrong_content_type_is_415(http, service):
-    answer = http.post(service.url("/accepts"), json={"tasktype": "uri://jupyter-notebook"})
+    # JSON and YAML bodies are note task documents (tests/e2e/test_note_examples.py); plain text is nothing
+    answer = http.post(
+        service.url("/accepts"), data="tasktype=uri://jupyter-notebook", headers={"Content-Type": "text/plain"}
+    )
     assert answer.status_code == 415
 
 
