@@ -365,7 +365,7 @@ def offerset_tree(
         dialect, uris.component_uri("offerset", dialect), offerset.uuid, offerset_name(offerset), offerset.created, href
     )
     out["result"] = offerset.result.value
-    if offerset.expires:
+    if offerset.expires and dialect is Dialect.CALYCOPIS_2026:  # the 2025 spec has no offer-set `expires`
         out["expires"] = format_instant(offerset.expires)
     out["offers"] = [session_tree(s, base_url, options_for(s)) for s in offerset.offers]
     out["messages"] = [message_tree(m, dialect) for m in offerset.messages]

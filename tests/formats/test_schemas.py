@@ -584,7 +584,6 @@ def _offerset_document() -> dict[str, Any]:
         "created": "2026-03-01T09:30:15Z",
         "href": "https://broker.example.org/offersets/x",
         "result": "YES",
-        "expires": "2026-03-01T09:35:15Z",
         "offers": [offer],
         "messages": [],
     }
