@@ -38,17 +38,17 @@ def interpolate_text(text: str, environment: Mapping[str, str], where: str = "co
 
 
 def _apply(op: str | None, name: str, value: str | None, arg: str, where: str) -> str:
-    empty_counts = bool(op) and op.startswith(":")
-    is_set = value is not None and (value != "" or not empty_counts)
+    empty_counts = bool(op) and op is not None and op.startswith(":")
+    present = value if value is not None and (value != "" or not empty_counts) else None
     kind = op[-1] if op else None
     if kind == "-":
-        return value if is_set else arg  # type: ignore[return-value]
+        return present if present is not None else arg
     if kind == "?":
-        if not is_set:
+        if present is None:
             raise InvalidExecutable(f"{where}: required variable {name} is not set{': ' + arg if arg else ''}")
-        return value  # type: ignore[return-value]
+        return present
     if kind == "+":
-        return arg if is_set else ""
+        return arg if present is not None else ""
     return value or ""
 
 

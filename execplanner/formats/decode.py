@@ -313,7 +313,6 @@ def read_offerset_request(tree: dict[str, Any]) -> OfferSetRequest:
     storage = [_read_storage(n, i) for i, n in enumerate(as_list(storage_nodes))]
     data = [_read_data(n, i) for i, n in enumerate(as_list(data_nodes))]
     volumes = [_read_volume(n, f"volumes[{i}]") for i, n in enumerate(as_list(tree.get("volumes")))]
-    _check_volume_resources(volumes, storage, data)
     named = {v.name: v for v in volumes if v.name}
     compute_nodes, label = _compute_nodes(tree, dialect)
     request = OfferSetRequest(
@@ -327,21 +326,24 @@ def read_offerset_request(tree: dict[str, Any]) -> OfferSetRequest:
         schedule=_read_schedule(tree.get("schedule")),
         vo=str(tree["vo"]) if tree.get("vo") else None,
     )
+    _check_volume_resources(request)
     _check_runnable(executable)
     return request
 
 
-def _check_volume_resources(
-    volumes: list[VolumeMount], storage: list[StorageResource], data: list[DataResource]
-) -> None:
-    """A top-level volume's `resources[]` name entries of `storage[]` or `data[]`: an unknown name is a 400."""
-    known = {r.name for r in storage if r.name} | {r.name for r in data if r.name}
-    for index, volume in enumerate(volumes):
+def _check_volume_resources(request: OfferSetRequest) -> None:
+    """A mount's `resources[]` (top-level `volumes[]`, or a compute resource's own mounts) name entries of
+    `storage[]` or `data[]`: an unknown name is a 400 naming it."""
+    known = {r.name for r in request.storage if r.name} | {r.name for r in request.data if r.name}
+    mounts = [(f"volumes[{i}]", v) for i, v in enumerate(request.volumes)]
+    for c, compute in enumerate(request.compute):
+        mounts += [(f"compute[{c}].volumes[{i}]", v) for i, v in enumerate(compute.volumes) if v not in request.volumes]
+    for where, volume in mounts:
         for position, name in enumerate(volume.resources):
             if name not in known:
                 listed = ", ".join(sorted(known)) or "none"
                 raise InvalidRequest(
-                    f"'volumes[{index}].resources[{position}]' names '{name}', but no storage[] or data[] entry has "
+                    f"'{where}.resources[{position}]' names '{name}', but no storage[] or data[] entry has "
                     f"that name (named resources: {listed})"
                 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -214,13 +215,21 @@ def _volume_tree(volume: VolumeMount, dialect: Dialect, owner: _Owner | None = N
             "path": volume.path,
             "mode": volume.mode,
             "cardinality": volume.cardinality,
-            "resources": volume.resources,
+            **_volume_resources(volume, dialect),
         }
     )
 
 
+def _volume_resources(volume: VolumeMount, dialect: Dialect) -> dict[str, Any]:
+    """2025 names a mount's one resource `resource` (the spec's SimpleComputeVolume); 2026, and 2025 mounts of
+    several resources, list them as `resources`."""
+    if dialect is Dialect.BROKER_2025 and len(volume.resources) == 1:
+        return {"resource": volume.resources[0]}
+    return {"resources": volume.resources}
+
+
 def _compute_volumes(
-    compute: ComputeResource, dialect: Dialect, named: frozenset[str] | set[str], owner: _Owner | None
+    compute: ComputeResource, dialect: Dialect, named: AbstractSet[str], owner: _Owner | None
 ) -> list[Any]:
     """2026: a volume that is an entry of the top-level `volumes[]` is written by name, as the client sent it."""
     return [
@@ -232,7 +241,7 @@ def _compute_volumes(
 def _compute_tree(
     compute: ComputeResource,
     dialect: Dialect,
-    named: frozenset[str] | set[str] = frozenset(),
+    named: AbstractSet[str] = frozenset(),
     owner: _Owner | None = None,
 ) -> dict[str, Any]:
     out = _component(dialect, "compute", compute.uuid, compute.name, owner, f"compute-{compute.uuid}")

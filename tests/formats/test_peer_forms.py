@@ -111,6 +111,13 @@ def test_volume_naming_an_unknown_resource_is_a_400_naming_it(http, service):
     assert "volumes[0].resources[0]" in text and "'nowhere'" in text
 
 
+def test_compute_mount_naming_an_unknown_resource_is_a_400_naming_it(http, service):
+    document = notebook_2025()
+    document["resources"]["compute"][0]["volumes"] = [{"path": "/work", "resource": "scratch"}]
+    text = refused(ask(http, service, document))
+    assert "compute[0].volumes[0].resources[0]" in text and "'scratch'" in text
+
+
 # ---------------------------------------------------------------- the `computer` era
 
 
