@@ -228,7 +228,7 @@ def _task_of(document: dict[str, Any]) -> dict[str, Any]:
 
 def _taskinfo(task: dict[str, Any]) -> dict[str, Any]:
     """The note's task block in the names `to_request` reads (`notebook`, `repository`, `path`, `image` …)."""
-    block = next((task[name] for name in TASK_BLOCKS if isinstance(task.get(name), dict)), {})
+    block: dict[str, Any] = next((task[name] for name in TASK_BLOCKS if isinstance(task.get(name), dict)), {})
     info = dict(block)
     if "notebook-url" in info:
         info.setdefault("notebook", info["notebook-url"])
