@@ -48,9 +48,9 @@ def test_default_sqlite_in_data_dir_survives_sigkill(http, service_factory, tmp_
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_offers_expire_within_a_second(http, service_factory, request, backend, wait_for):
+def test_offers_expire_within_a_second(http, app_factory, request, backend, wait_for):
     database = request.getfixturevalue("postgres_url") if backend == "postgresql" else None
-    server = service_factory(database=database, EXECPLANNER_OFFER_EXPIRY_SECONDS="1")
+    server = app_factory(database=database, EXECPLANNER_OFFER_EXPIRY_SECONDS="1")
     document = http.post(server.url("/offersets"), json=NOTEBOOK).json()
     offer = document["offers"][0]
     expires = datetime.fromisoformat(offer["expires"])
