@@ -85,40 +85,40 @@ def store(database_url: str) -> Iterator[object]:
         yield opened
 
 
+@contextlib.contextmanager
+def _servers(kind: type[Service | InProcessService], directory: Path, catalogue: Path, last_signal: int) -> Iterator:
+    """`make(database=None, data_dir=None, **EXECPLANNER_settings)` for servers of `kind`; stopped afterwards."""
+    started: list[Service | InProcessService] = []
+
+    def make(database: str | None = None, data_dir: Path | None = None, **env: str) -> Service | InProcessService:
+        env = {"EXECPLANNER_CATALOGUE": str(catalogue), **env}
+        where = data_dir or directory / f"{kind.__name__.lower()}{len(started)}"
+        server = kind(data_dir=where, database=database, env=env)
+        started.append(server)
+        return server.start()
+
+    try:
+        yield make
+    finally:
+        for server in started:
+            if server.running:
+                server.stop(last_signal)
+
+
 @pytest.fixture
 def service_factory(tmp_path: Path, roomy_catalogue: Path) -> Iterator[type[Service]]:
     """Start real server processes of one's own; they use the roomy catalogue unless EXECPLANNER_CATALOGUE says
     otherwise. For signals, SIGKILL, replicas, the CLI and the log; anything else wants `app_factory`."""
-    started: list[Service] = []
-
-    def make(database: str | None = None, data_dir: Path | None = None, **env: str) -> Service:
-        env = {"EXECPLANNER_CATALOGUE": str(roomy_catalogue), **env}
-        service = Service(data_dir=data_dir or tmp_path / f"data{len(started)}", database=database, env=env)
-        started.append(service)
-        return service.start()
-
-    yield make  # type: ignore[misc]
-    for service in started:
-        if service.running:
-            service.stop(signal.SIGKILL)
+    with _servers(Service, tmp_path, roomy_catalogue, signal.SIGKILL) as make:
+        yield make
 
 
 @pytest.fixture
 def app_factory(tmp_path: Path, roomy_catalogue: Path) -> Iterator[type[InProcessService]]:
     """Like `service_factory` (same arguments: database, data_dir, EXECPLANNER_* settings), but the service runs
     in this process: real HTTP on a loopback port, started in milliseconds. Stopped after the test."""
-    started: list[InProcessService] = []
-
-    def make(database: str | None = None, data_dir: Path | None = None, **env: str) -> InProcessService:
-        env = {"EXECPLANNER_CATALOGUE": str(roomy_catalogue), **env}
-        service = InProcessService(data_dir=data_dir or tmp_path / f"app{len(started)}", database=database, env=env)
-        started.append(service)
-        return service.start()
-
-    yield make  # type: ignore[misc]
-    for service in started:
-        if service.running:
-            service.stop()
+    with _servers(InProcessService, tmp_path, roomy_catalogue, signal.SIGTERM) as make:
+        yield make
 
 
 @pytest.fixture(scope="session")

@@ -6,18 +6,16 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from support.builders import UBUNTU_DOCKER, flavor, quota
 
 from execplanner.booking.offersets import resolved
 from execplanner.catalogue.model import (
     Catalogue,
-    Flavor,
     Gpu,
     Image,
     Network,
     NetworkRole,
     PublicAccess,
-    Quota,
-    QuotaItem,
     Site,
     SiteVO,
 )
@@ -39,30 +37,9 @@ from execplanner.planner.federation import FederationPlanner, choose_vo
 from execplanner.planner.plan import Caller
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-UBUNTU_DOCKER = Image(
-    id="i1",
-    name="Ubuntu 22.04 Docker",
-    os_family="linux",
-    os_distro="ubuntu",
-    os_version="22.04",
-    appliances=["docker"],
-)
 UBUNTU = Image(id="i2", name="Ubuntu 20.04", os_family="linux", os_distro="ubuntu", os_version="20.04")
 CENTOS = Image(id="i3", name="CentOS 7", os_family="linux", os_distro="centos", os_version="7")
 WINDOWS = Image(id="i4", name="Windows Server", os_family="windows")
-
-
-def flavor(name: str, vcpus: int, ram_gib: int, disk: int = 40, gpu: Gpu | None = None) -> Flavor:
-    return Flavor(id=f"id-{name}", name=name, vcpus=vcpus, ram=ram_gib * 1024, disk=disk, gpu=gpu)
-
-
-def quota(instances: int = 10, cores: int = 40, ram_gib: int = 80, fips: int = 5) -> Quota:
-    return Quota(
-        instances=QuotaItem(limit=instances),
-        cores=QuotaItem(limit=cores),
-        ram=QuotaItem(limit=ram_gib * 1024),
-        floating_ips=QuotaItem(limit=fips),
-    )
 
 
 PUBLIC_FIP = Network(id="n1", name="public", role=NetworkRole.PUBLIC, access=PublicAccess.FLOATING_IP, external=True)
