@@ -69,23 +69,37 @@ class _Bound:
     words: str  # e.g. "≥ 5 cores"
     holds: Callable[[Flavor], bool]
     miss: Callable[[Flavor], float]  # how far a flavor is from meeting it (0 when it does)
+    scale: float = 1.0  # the bound's own size, to compare misses of different bounds
 
 
 def _bounds(needs: Needs) -> list[_Bound]:
     gib = -(-needs.memory_min_mib // 1024)
     bounds = [
-        _Bound(f"≥ {needs.cores_min} cores", lambda f: f.vcpus >= needs.cores_min, lambda f: needs.cores_min - f.vcpus),
         _Bound(
-            f"≥ {gib} GiB RAM", lambda f: f.ram >= needs.memory_min_mib, lambda f: (needs.memory_min_mib - f.ram) / 1024
+            f"≥ {needs.cores_min} cores",
+            lambda f: f.vcpus >= needs.cores_min,
+            lambda f: needs.cores_min - f.vcpus,
+            needs.cores_min,
+        ),
+        _Bound(
+            f"≥ {gib} GiB RAM",
+            lambda f: f.ram >= needs.memory_min_mib,
+            lambda f: (needs.memory_min_mib - f.ram) / 1024,
+            needs.memory_min_mib / 1024,
         ),
     ]
     if needs.cores_max is not None:
         top = needs.cores_max
-        bounds.append(_Bound(f"≤ {top} cores", lambda f: f.vcpus <= top, lambda f: f.vcpus - top))
+        bounds.append(_Bound(f"≤ {top} cores", lambda f: f.vcpus <= top, lambda f: f.vcpus - top, max(top, 1)))
     if needs.memory_max_mib is not None:
         top_mib = needs.memory_max_mib
         bounds.append(
-            _Bound(f"≤ {top_mib // 1024} GiB RAM", lambda f: f.ram <= top_mib, lambda f: (f.ram - top_mib) / 1024)
+            _Bound(
+                f"≤ {top_mib // 1024} GiB RAM",
+                lambda f: f.ram <= top_mib,
+                lambda f: (f.ram - top_mib) / 1024,
+                max(top_mib / 1024, 1),
+            )
         )
     return bounds
 
@@ -117,21 +131,20 @@ def flavor_conflict(needs: Needs, vo: str, sites: list[tuple[Site, SiteVO]]) -> 
 
 
 def _nearest(conflict: list[_Bound], flavors: list[tuple[str, Flavor]]) -> list[str]:
-    """Up to three flavors that meet every bound of the conflict but one, closest to meeting that one first."""
-    scored: list[tuple[float, int, int, str, str]] = []
-    for site, flavor in flavors:
-        missed = [b for b in conflict if not b.holds(flavor)]
-        if len(missed) == 1:
-            scored.append((missed[0].miss(flavor), flavor.vcpus, flavor.ram, site, flavor.name))
-    seen: set[tuple[int, int]] = set()
-    out: list[str] = []
-    for _miss, vcpus, ram, site, name in sorted(scored):
-        if (vcpus, ram) not in seen:
-            seen.add((vcpus, ram))
-            out.append(f"{vcpus} cores / {ram // 1024} GiB ({site} {name})")
-        if len(out) == 3:
-            break
-    return out
+    """For each bound of the conflict, the flavor that meets all the others and comes closest to meeting it;
+    closest (relative to the bound) first."""
+    found: list[tuple[float, str]] = []
+    for bound in conflict:
+        others = [b for b in conflict if b is not bound]
+        near = [
+            (bound.miss(flavor), flavor.vcpus, flavor.ram, site, flavor.name)
+            for site, flavor in flavors
+            if all(b.holds(flavor) for b in others)
+        ]
+        if near:
+            miss, vcpus, ram, site, name = min(near)
+            found.append((miss / bound.scale, f"{vcpus} cores / {ram // 1024} GiB ({site} {name})"))
+    return list(dict.fromkeys(text for _, text in sorted(found)))
 
 
 def _largest_message(bound: _Bound, needs: Needs, vo: str, flavors: list[tuple[str, Flavor]]) -> Message:
