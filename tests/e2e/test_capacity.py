@@ -14,7 +14,7 @@ import requests
 from capacity_audit import audit
 from support.builders import flavor, one_site, quota
 
-from execplanner.catalogue import Catalogue
+from execplanner.catalogue import Catalogue, QuotaItem
 
 REQUEST = {
     "vo": "vo.escape.eu",
@@ -105,6 +105,36 @@ def test_direct_execution_books_exactly_the_room_there_is(app_factory, database_
     refusals = [a.json() for a in answers if a.status_code == 400]
     assert all("TINY-CLOUD" in json.dumps(r) and "full" in json.dumps(r) for r in refusals)
     audit(database_of(server), Catalogue.load(one_site_catalogue), datetime.now(UTC))
+
+
+@pytest.fixture
+def room_for_five(one_site_catalogue: Path, tmp_path: Path) -> Path:
+    catalogue = Catalogue.load(one_site_catalogue)
+    catalogue.sites[0].vos[0].quota.instances = QuotaItem(limit=5)
+    path = tmp_path / "five.yaml"
+    catalogue.save(path)
+    return path
+
+
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_two_hundred_direct_requests_against_room_for_five(
+    app_factory, service_factory, database_url, room_for_five, replicas
+):
+    if replicas == 2 and not database_url.startswith("postgresql"):
+        pytest.skip("replicas share a PostgreSQL database")
+    start = app_factory if replicas == 1 else service_factory  # replicas are processes of their own
+    servers = [start(database=database_url, EXECPLANNER_CATALOGUE=str(room_for_five)) for _ in range(replicas)]
+
+    def direct(n: int) -> requests.Response:
+        url = servers[n % replicas].url("/direct")
+        return requests.post(url, json=REQUEST, timeout=120, allow_redirects=False)
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        answers = list(pool.map(direct, range(200)))
+    assert [a.status_code for a in answers].count(303) == 5
+    assert [a.status_code for a in answers].count(400) == 195
+    assert all("TINY-CLOUD" in a.text and "full" in a.text for a in answers if a.status_code == 400)
+    audit(database_url, Catalogue.load(room_for_five), datetime.now(UTC))
 
 
 def test_expired_offers_give_capacity_back(app_factory, one_site_catalogue, wait_for):
