@@ -1,8 +1,8 @@
 """When: candidate starts, which of them the calendar has room for, and the offers chosen among them.
 
-Ranking (deterministic): each site that fits gets its own list of feasible starts, earliest first; offers are
-taken along diagonals of (start index, site rank) — the earliest start at the best site first, then the next
-site and the next start alternately — so a client gets both a choice of sites and a choice of times. Offers of
+Ranking (deterministic): each site that fits gets its own list of feasible starts, earliest first; sites are
+ranked by their earliest feasible start, then by fit; offers are taken along diagonals of (start index, site
+rank) — the earliest start at the best site first, then the next site and the next start alternately — so a client gets both a choice of sites and a choice of times. Offers of
 one set are mutually exclusive, so they never compete with each other for room: each is checked against what
 others hold.
 """
@@ -126,7 +126,9 @@ def free_from(fit: Fit, calendar: Calendar, needs: Needs, after: datetime) -> da
 
 
 def choose(options: list[tuple[Fit, list[datetime]]], needs: Needs, vo: str, limit: int) -> list[Offer]:
-    """Offers along the diagonals of (start index, site rank)."""
+    """Offers along the diagonals of (start index, site rank), sites ranked by their earliest feasible start
+    first (so the first offer is the earliest start anywhere), then by how well they fit."""
+    options = sorted(options, key=lambda option: option[1][0])  # stable: ties keep the fit ranking
     pairs = sorted(
         ((i, j) for j, (_fit, starts) in enumerate(options) for i in range(len(starts))),
         key=lambda p: (p[0] + p[1], p),
