@@ -2,9 +2,9 @@
 
 Ranking (deterministic): each site that fits gets its own list of feasible starts, earliest first; sites are
 ranked by their earliest feasible start, then by fit; offers are taken along diagonals of (start index, site
-rank) — the earliest start at the best site first, then the next site and the next start alternately — so a client gets both a choice of sites and a choice of times. Offers of
-one set are mutually exclusive, so they never compete with each other for room: each is checked against what
-others hold.
+rank) — the earliest start at the best site first, then the next site and the next start alternately — so a
+client gets both a choice of sites and a choice of times. Offers of one set are mutually exclusive, so they
+never compete with each other for room: each is checked against what others hold.
 """
 
 from __future__ import annotations
