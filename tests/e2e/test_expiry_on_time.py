@@ -35,8 +35,8 @@ def _instant(value):
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
-def test_offers_made_together_expire_within_a_second(service_factory, database_url, wait_for):
-    server = service_factory(database=database_url, EXECPLANNER_OFFER_EXPIRY_SECONDS="2")
+def test_offers_made_together_expire_within_a_second(app_factory, database_url, wait_for):
+    server = app_factory(database=database_url, EXECPLANNER_OFFER_EXPIRY_SECONDS="2")
     with ThreadPoolExecutor(max_workers=20) as pool:
         made = list(
             pool.map(lambda _: requests.post(server.url("/offersets"), json=NOTEBOOK, timeout=60).json(), range(60))
