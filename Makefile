@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/execplanner serve
+	$(BIN)/execplanner serve --cloud sim
 
 # The lint step: style, the dependency rule (pyproject.toml [tool.importlinter]), types (mypy, [tool.mypy]),
 # and no function over cyclomatic complexity 15 (tools/complexity.py).

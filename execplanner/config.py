@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -68,6 +68,44 @@ class Settings(BaseModel):
     audience: str | None = Field(None, description="When set, a token's `aud` must contain it.")
     require_token: bool = Field(
         False, description="Refuse (401) callers without a valid bearer token; otherwise anonymous callers may ask."
+    )
+
+    cloud: Literal["none", "sim", "egi"] = Field(
+        "none",
+        description="Where accepted sessions run: `sim` the simulated federation started in this process, `egi` the "
+        "catalogue's real sites with the configured credentials, `none` nowhere (plan only).",
+    )
+    launch_timeout: float = Field(600.0, gt=0, description="Seconds a launch may take until its server is ACTIVE.")
+    ready_timeout: float = Field(
+        300.0, gt=0, description="Seconds an ACTIVE VM has for its access port to answer before the session FAILS."
+    )
+    teardown_timeout: float = Field(300.0, gt=0, description="Seconds a server may take to disappear on delete.")
+    claim_seconds: float = Field(
+        30.0, gt=0, description="How long a replica's claim on a session lasts unless renewed (crash takeover time)."
+    )
+    reconcile_interval: float = Field(
+        60.0, gt=0, description="Seconds between passes that delete cloud objects of finished or unknown sessions."
+    )
+    replica_id: str | None = Field(
+        None, description="This replica's name in claims; default host name and process id (unique per process)."
+    )
+    robot_token: SecretStr | None = Field(
+        None,
+        description="An OIDC access token the service launches with for every VO when the caller left no "
+        "application credential (robot mode). Prefer robot_credentials for anything long-lived.",
+    )
+    robot_credentials: Path | None = Field(
+        None,
+        description="YAML file of per-VO robot credentials: a Check-in refresh token + client, and/or per-site "
+        "application credentials (docs/operator.md).",
+    )
+    credential_key_file: Path | None = Field(
+        None,
+        description="File holding the Fernet key that seals per-user application-credential secrets; without one, "
+        "per-user launch is disabled (robot mode only).",
+    )
+    application_credential_margin: float = Field(
+        3600.0, ge=0, description="Seconds a per-user application credential outlives the session's lease."
     )
 
     @field_validator("issuers", mode="before")

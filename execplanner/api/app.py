@@ -27,6 +27,8 @@ from execplanner.config import Settings
 from execplanner.errors import ExecPlannerError
 from execplanner.formats.schemas import use_schema_dir, xsd
 from execplanner.lifecycle import scheduler
+from execplanner.lifecycle.credentials import CredentialSource
+from execplanner.lifecycle.wiring import launch_wiring
 from execplanner.planner.federation import FederationPlanner
 from execplanner.planner.plan import Planner
 from execplanner.store.database import Store
@@ -60,12 +62,16 @@ def _reload_on_sighup(app: Starlette) -> None:
         log.debug("sighup_unavailable (not the main thread)")
 
 
-def create_app(settings: Settings, *, planner: Planner | None = None) -> Starlette:
+def create_app(
+    settings: Settings, *, planner: Planner | None = None, credentials: CredentialSource | None = None
+) -> Starlette:
     """Build the service: the catalogue loads now (a bad one stops start-up with the reason); the store opens,
-    and the scheduler starts, when the app starts."""
+    and the scheduler and the lifecycle driver start, when the app starts. `credentials` are what the driver
+    launches with (default: from the settings)."""
     live = LiveCatalogue(settings.catalogue)
     use_schema_dir(settings.schema_dir)
     xsd()  # refuse to start without the schema that incoming XML is checked against
+    launching = launch_wiring(settings, live, credentials)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -82,6 +88,7 @@ def create_app(settings: Settings, *, planner: Planner | None = None) -> Starlet
             if settings.scheduler
             else None
         )
+        driving = launching.start(app.state.store, stop) if settings.scheduler else None
         log.info("service_started database=%s", app.state.store.engine.url.render_as_string(hide_password=True))
         try:
             yield
@@ -89,6 +96,8 @@ def create_app(settings: Settings, *, planner: Planner | None = None) -> Starlet
             stop.set()
             if task is not None:
                 await task
+            if driving is not None:
+                await driving
             await run_in_threadpool(app.state.writer.stop)
             app.state.store.close()
             log.info("service_stopped")

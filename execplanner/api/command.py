@@ -8,6 +8,7 @@ import logging
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 import uvicorn
@@ -42,6 +43,12 @@ def _describe(name: str) -> str:
 @click.option("--catalogue", type=click.Path(path_type=Path), default=None, help=_describe("catalogue"))
 @click.option("--base-url", default=None, help=_describe("base_url"))
 @click.option(
+    "--cloud",
+    type=click.Choice(["sim", "egi", "none"]),
+    default=None,
+    help=_describe("cloud") + " (default none; `make run` uses sim)",
+)
+@click.option(
     "--config",
     "config_file",
     type=click.Path(path_type=Path, exists=True),
@@ -58,9 +65,14 @@ def serve(config_file: Path | None, **flags: object) -> None:
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     from execplanner.api.app import create_app
 
+    simulated, credentials = None, None
+    if settings.cloud == "sim":
+        simulated, settings, credentials = _simulated_cloud(settings)
     try:
-        app = create_app(settings)
+        app = create_app(settings, credentials=credentials)
     except ExecPlannerError as exc:
+        if simulated is not None:
+            simulated.stop()
         raise click.ClickException(exc.message) from exc
     config = uvicorn.Config(
         app,
@@ -85,4 +97,28 @@ def serve(config_file: Path | None, **flags: object) -> None:
         await server.serve()
         watcher.cancel()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        if simulated is not None:
+            simulated.stop()
+
+
+def _simulated_cloud(settings: Settings) -> tuple[Any, Settings, Any]:
+    """`--cloud sim`: the simulated federation in this process, the catalogue pointed at it, its demo token as
+    the robot credential of every VO. The only place outside tests where simcloud is imported."""
+    from execplanner.catalogue import Catalogue, default_catalogue_path
+    from execplanner.catalogue.bundled import CANONICAL_SIM_URL, rebase
+    from execplanner.lifecycle.credentials import CredentialSource, RobotCredentials
+    from execplanner.simcloud import SimFederation
+
+    fed = SimFederation.start(host="127.0.0.1", port=0)
+    source = settings.catalogue or default_catalogue_path()
+    catalogue = rebase(Catalogue.load(source), CANONICAL_SIM_URL, fed.base_url)
+    path = settings.data_dir / "simcloud-catalogue.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    catalogue.save(path)
+    click.echo(f"simulated FedCloud at {fed.base_url} (catalogue {path})", err=True)
+    token = fed.demo_token
+    credentials = CredentialSource(robot=RobotCredentials(tokens={"*": lambda: token}))
+    return fed, settings.model_copy(update={"catalogue": path}), credentials

@@ -66,6 +66,7 @@ def offered_session(
         storage=[s.model_copy(update={"uuid": uuid4(), "size_offered": _volume_size(s)}) for s in request.storage],
         data=[d.model_copy(update={"uuid": uuid4()}) for d in request.data],
         volumes=request.volumes,
+        ssh_public_key=request.ssh_public_key,
         requested=request.schedule,
         schedule=offer.schedule,
         placement=offer.placement,

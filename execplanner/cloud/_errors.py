@@ -34,8 +34,9 @@ def _transient(exc: BaseException) -> bool:
 
 
 def _text(exc: BaseException) -> str:
-    details = getattr(exc, "details", None)
-    text = str(details) if details and str(details) not in str(exc) else str(exc)
+    """The cloud's own message (the body's), with its HTTP status; not openstacksdk's 'Client Error for url'."""
+    details, status = getattr(exc, "details", None), _status(exc)
+    text = f"{status} {details}" if details and status else str(details or exc)
     text = " ".join(text.split())
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 

@@ -117,14 +117,18 @@ def ensure_keypair(conn: Any, session: UUID, public_key: str) -> str:
 
 
 def ensure_security_group(conn: Any, session: UUID, ports: tuple[int, ...]) -> Any:
-    """A group opening exactly `ports` (TCP, from anywhere); the rules are added only when the group is new."""
+    """A group opening `ports` (TCP, from anywhere); rules an interrupted attempt did not add are added now."""
     name = object_name(session)
     with calling("creating the security group"):
         group = _find_group(conn, name)
-        if group is not None:
-            return group
-        group = conn.network.create_security_group(name=name, description=f"execplanner session {session}")
-        for port in sorted(set(ports)):
+        if group is None:
+            group = conn.network.create_security_group(name=name, description=f"execplanner session {session}")
+        opened = {
+            r.port_range_min
+            for r in conn.network.security_group_rules(security_group_id=group.id)
+            if r.direction == "ingress" and r.port_range_min == r.port_range_max
+        }
+        for port in sorted(set(ports) - opened):
             conn.network.create_security_group_rule(
                 security_group_id=group.id,
                 direction="ingress",

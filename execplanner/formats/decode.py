@@ -6,6 +6,7 @@ numbers as strings from XML. Every refusal is an `InvalidRequest` naming the fie
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -18,6 +19,7 @@ from execplanner.formats.iso8601 import (
     parse_interval,
 )
 from execplanner.model.documents import (
+    SSH_PUBLIC_KEY,
     ComputeResource,
     DataResource,
     Dialect,
@@ -325,6 +327,7 @@ def read_offerset_request(tree: dict[str, Any]) -> OfferSetRequest:
         volumes=volumes,
         schedule=_read_schedule(tree.get("schedule")),
         vo=str(tree["vo"]) if tree.get("vo") else None,
+        ssh_public_key=_ssh_public_key(tree.get("ssh_public_key")),
     )
     _check_volume_resources(request)
     _check_runnable(executable)
@@ -346,6 +349,16 @@ def _check_volume_resources(request: OfferSetRequest) -> None:
                     f"'{where}.resources[{position}]' names '{name}', but no storage[] or data[] entry has "
                     f"that name (named resources: {listed})"
                 )
+
+
+def _ssh_public_key(value: Any) -> str | None:
+    """execplanner extension: one OpenSSH public key line, or a 400 saying what is wrong."""
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    if len(text) > 16384 or not re.match(SSH_PUBLIC_KEY, text):
+        raise InvalidRequest("ssh_public_key is not an OpenSSH public key (e.g. 'ssh-ed25519 AAAA... me@host')")
+    return text
 
 
 def read_update(tree: dict[str, Any]) -> UpdateRequest:

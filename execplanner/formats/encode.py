@@ -397,4 +397,6 @@ def request_tree(request: OfferSetRequest) -> dict[str, Any]:
         out["schedule"] = {"requested": requested}
     if request.vo:
         out["vo"] = request.vo
+    if request.ssh_public_key:
+        out["ssh_public_key"] = request.ssh_public_key
     return out

@@ -41,6 +41,7 @@ PROTOCOL_KINDS = frozenset(
 )
 
 
+SSH_PUBLIC_KEY = r"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9@.-]+) [A-Za-z0-9+/=]+( [^\r\n]*)?$"
 MAX_QUANTITY = 2**31 - 1  # cores, GiB: anything larger is a mistake, refused with a clear 400
 
 
@@ -175,6 +176,12 @@ class Execution(_Model):
     storage: list[StorageResource] = Field(default_factory=list)
     data: list[DataResource] = Field(default_factory=list)
     volumes: list[VolumeMount] = Field(default_factory=list)
+    ssh_public_key: str | None = Field(
+        None,
+        max_length=16384,
+        pattern=SSH_PUBLIC_KEY,
+        description="execplanner extension: an OpenSSH public key; the VM then opens port 22 to its holder.",
+    )
 
 
 class OfferSetRequest(Execution):

@@ -110,3 +110,28 @@ holds = Table(
     Index("ix_holds_ends", "ends"),
     Index("ix_holds_site_vo", "site", "vo"),
 )
+
+# One row per session the lifecycle driver has taken on: where its cloud objects are, which identity launched
+# it (never a secret in clear: an application credential's secret only Fernet-sealed), and which replica is
+# working on it until when (claims across replicas).
+launches = Table(
+    "launches",
+    metadata,
+    Column("session_uuid", String(36), ForeignKey("sessions.uuid"), primary_key=True),
+    Column("site", String(128), nullable=False, index=True),
+    Column("vo", String(128), nullable=False),
+    Column("state", String(16), nullable=False, doc="new | launched | cleaned"),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", UTCDateTime),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt", UTCDateTime),
+    Column("server_id", String(64)),
+    Column("address", String(64)),
+    Column("objects", JSON, nullable=False, doc="What exists at the site: kind -> id."),
+    Column("identity", Text, doc="Who launched it, e.g. 'robot credential for vo.x' or 'alice@issuer (app cred)'."),
+    Column("credential_id", String(64)),
+    Column("credential_sealed", Text, doc="Fernet token of the application credential's secret."),
+    Column("credential_expires", UTCDateTime),
+    Column("token", String(128), doc="The Jupyter token the VM was given (shown to the owner only)."),
+    Column("updated", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,100 @@
+"""Which credential launches (and tears down) a session: the user's own application credential, made at accept
+time and kept sealed in its launch record, or the operator's robot credential for the session's VO.
+
+The session's launch record names the identity used; the secret itself is never logged nor stored in clear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from execplanner.cloud.connection import ApplicationCredential, Credential, OidcToken, SiteProject
+from execplanner.errors import CloudError, ExecPlannerError
+from execplanner.store.launches import LaunchRecord
+
+#: Opens a sealed secret (Fernet); None when the operator configured no key.
+Unseal = Callable[[str], str]
+
+
+@dataclass
+class RobotCredentials:
+    """The operator's credentials: per VO an OIDC access-token source (a static token, or one refreshed at the
+    issuer), and per (VO, site) application credentials for sites that take only those. `"*"` matches any VO."""
+
+    tokens: dict[str, Callable[[], str]] = field(default_factory=dict)
+    application_credentials: dict[tuple[str, str], ApplicationCredential] = field(default_factory=dict)
+
+    def for_site(self, vo: str, site: str) -> tuple[Credential, str] | None:
+        for key in ((vo, site), ("*", site)):
+            if key in self.application_credentials:
+                cred = self.application_credentials[key]
+                return cred, f"robot application credential {cred.id} for {vo} at {site}"
+        source = self.tokens.get(vo) or self.tokens.get("*")
+        if source is None:
+            return None
+        return OidcToken(source()), f"robot account of {vo}"
+
+
+@dataclass
+class CredentialSource:
+    """Per-user first (the record holds a sealed application credential), the robot otherwise."""
+
+    robot: RobotCredentials = field(default_factory=RobotCredentials)
+    unseal: Unseal | None = None
+
+    def credential(self, record: LaunchRecord, target: SiteProject) -> tuple[Credential, str]:
+        if record.credential_id and record.credential_sealed:
+            if self.unseal is None:
+                raise CloudError("the session's application credential is sealed but no credential key is configured")
+            secret = self.unseal(record.credential_sealed)
+            return ApplicationCredential(record.credential_id, secret), record.identity or "the user's credential"
+        found = self.robot.for_site(record.vo, target.site)
+        if found is None:
+            raise CloudError(
+                f"no credential to launch with for {record.vo} at {target.site}: the caller left no application "
+                "credential and the operator configured no robot credential for this VO"
+            )
+        return found
+
+
+def _static(token: str) -> Callable[[], str]:
+    return lambda: token
+
+
+def robot_from_file(path: Path) -> RobotCredentials:
+    """Read the operator's per-VO robot credentials (docs/operator.md); errors name the file, never a secret."""
+    import yaml
+
+    from execplanner.auth.refresh import RefreshingToken
+
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ExecPlannerError(f"cannot read robot credentials {path}: {type(exc).__name__}") from exc
+    robot = RobotCredentials()
+    for vo, entry in document.items():
+        if not isinstance(entry, dict):
+            raise ExecPlannerError(f"robot credentials {path}: the entry of {vo} is not a mapping")
+        if entry.get("refresh_token"):
+            robot.tokens[str(vo)] = RefreshingToken(
+                str(entry["token_endpoint"]),
+                str(entry["client_id"]),
+                str(entry["refresh_token"]),
+                entry.get("client_secret"),
+            )
+        elif entry.get("access_token"):
+            robot.tokens[str(vo)] = _static(str(entry["access_token"]))
+        for site, cred in (entry.get("sites") or {}).items():
+            robot.application_credentials[(str(vo), str(site))] = ApplicationCredential(
+                str(cred["application_credential_id"]), str(cred["application_credential_secret"])
+            )
+    return robot
+
+
+def robot_from_settings(token: str | None, path: Path | None) -> RobotCredentials:
+    robot = robot_from_file(path) if path is not None else RobotCredentials()
+    if token:
+        robot.tokens.setdefault("*", _static(token))
+    return robot

@@ -1,0 +1,382 @@
+"""The lifecycle driver: takes accepted sessions to a running VM and back to nothing.
+
+ACCEPTED → WAITING (until the offered start) → PREPARING (launch) → AVAILABLE (ACTIVE and answering) → RUNNING
+(from the offered `available` start) → RELEASING (at its end) → COMPLETED, everything deleted. A cloud error
+makes the session FAILED with the cloud's words and the same cleanup; a client's CANCEL is cleaned up the same
+way. Every phase change goes through `transitions.apply` (holds follow phases there), every step adds a message.
+
+Replicas share the work through the database: a session is driven by whoever claims its launch record (a
+conditional UPDATE with an expiry). A launch retried after a crash finds the session's objects by name first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures as cf
+import contextlib
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from starlette.concurrency import run_in_threadpool
+
+from execplanner.catalogue.model import Catalogue
+from execplanner.cloud import launch as cloud
+from execplanner.cloud.access import with_access
+from execplanner.cloud.connection import SiteProject, connect
+from execplanner.cloud.probe import targets, wait_ready
+from execplanner.cloud.userdata import render
+from execplanner.errors import CloudError, ExecPlannerError, IllegalTransition, TransientCloudError
+from execplanner.lifecycle.credentials import CredentialSource
+from execplanner.lifecycle.transitions import apply
+from execplanner.model.documents import Session
+from execplanner.model.message import Level, Message
+from execplanner.model.phase import Phase
+from execplanner.store import launches, records
+from execplanner.store.database import Store
+from execplanner.store.launches import LaunchRecord
+
+log = logging.getLogger("execplanner.driver")
+
+P = Phase
+Connect = Callable[[SiteProject, Any, float], Any]
+
+
+@dataclass(frozen=True)
+class DriverSettings:
+    replica: str
+    launch_timeout: float = 600.0
+    ready_timeout: float = 300.0
+    teardown_timeout: float = 300.0
+    claim_seconds: float = 900.0
+    retries: int = 5
+    retry_base: float = 1.0
+    retry_max: float = 60.0
+    workers: int = 8
+    plan_only: bool = False  # --cloud none: say so in each accepted session, launch nothing
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Driver:
+    """Drives sessions; `run_pass()` is called by the scheduler loop, the work happens in a thread pool."""
+
+    def __init__(
+        self,
+        store: Store,
+        catalogue: Callable[[], Catalogue],
+        credentials: CredentialSource,
+        settings: DriverSettings,
+        connect: Connect = connect,
+    ) -> None:
+        self.store = store
+        self.catalogue = catalogue
+        self.credentials = credentials
+        self.settings = settings
+        self._connect = connect
+        self._pool = cf.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="launch")
+        self._busy: set[UUID] = set()
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ the pass
+    def run_pass(self, now: datetime | None = None) -> int:
+        """Claim every session with something to do and hand it to a worker; returns how many were started."""
+        now = now or _now()
+        with self.store.reading() as conn:
+            due = launches.work(conn, now)
+        started = 0
+        for uuid in due:
+            with self._lock:
+                if uuid in self._busy:
+                    continue
+            if self._claim(uuid, now):
+                with self._lock:
+                    self._busy.add(uuid)
+                self._pool.submit(self._drive, uuid)
+                started += 1
+        return started
+
+    def renew(self, now: datetime | None = None) -> None:
+        """Extend this replica's claims on the sessions it is working on (a crashed replica's lapse instead)."""
+        now = now or _now()
+        with self._lock:
+            busy = set(self._busy)
+        if busy:
+            with self.store.transaction() as conn:
+                launches.renew(conn, busy, self.settings.replica, now + timedelta(seconds=self.settings.claim_seconds))
+
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._busy
+
+    def stop(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _claim(self, uuid: UUID, now: datetime) -> bool:
+        until = now + timedelta(seconds=self.settings.claim_seconds)
+
+        def work(conn: Any) -> bool:
+            session = records.get_session(conn, uuid)
+            if session is None or session.placement is None:
+                return False
+            launches.ensure(conn, uuid, session.placement.site, session.placement.vo, now)
+            return launches.claim(conn, uuid, self.settings.replica, until, now)
+
+        return self.store.run(work)
+
+    def _drive(self, uuid: UUID) -> None:
+        try:
+            for _ in range(8):  # ACCEPTED → PREPARING → AVAILABLE → RUNNING... in one claim when due
+                if not self._step(uuid):
+                    break
+        except Exception:  # noqa: BLE001 — a worker must never die silently; the next pass retries
+            log.exception("driver_step_failed session=%s", uuid)
+        finally:
+            with self.store.transaction() as conn:
+                launches.unclaim(conn, uuid, self.settings.replica)
+            with self._lock:
+                self._busy.discard(uuid)
+
+    # ------------------------------------------------------------------ one step
+    def _step(self, uuid: UUID) -> bool:
+        """Do what the session's phase calls for; True if its phase changed (so look again)."""
+        with self.store.reading() as conn:
+            session = records.get_session(conn, uuid)
+            record = launches.get(conn, uuid)
+        if session is None or record is None:
+            return False
+        now = _now()
+        phase, schedule = session.phase, session.schedule
+        if phase in launches.FINAL:
+            self._cleanup(session, record)
+            return False
+        if self.settings.plan_only:
+            return self._note_plan_only(session, record)
+        if schedule is None:
+            return self._move(uuid, phase, P.FAILED, "the session has no offered schedule")
+        end = schedule.available.start + schedule.available.duration
+        if phase in (P.ACCEPTED, P.WAITING, P.PREPARING) and now >= end:
+            return self._fail(session, record, "the offered time passed before the session could start")
+        if phase in (P.ACCEPTED, P.WAITING) and now < schedule.preparing.start:
+            if phase is P.ACCEPTED:
+                return self._move(uuid, phase, P.WAITING, f"waiting until {schedule.preparing.start.isoformat()}")
+            return False
+        if phase in (P.ACCEPTED, P.WAITING):
+            return self._move(uuid, phase, P.PREPARING, f"launching at {session.placement.site}")  # type: ignore[union-attr]
+        if phase is P.PREPARING:
+            return self._prepare(session, record)
+        if phase in (P.AVAILABLE, P.RUNNING) and now >= end:
+            return self._move(uuid, phase, P.RELEASING, "the offered time is over")
+        if phase is P.AVAILABLE and now >= schedule.available.start:
+            return self._move(uuid, phase, P.RUNNING, "the offered time has begun")
+        if phase is P.RELEASING and self._cleanup(session, record):
+            return self._move(uuid, phase, P.COMPLETED, "released: everything deleted")
+        return False
+
+    def _note_plan_only(self, session: Session, record: LaunchRecord) -> bool:
+        """Once per session: nothing will run, because this service was started with `--cloud none`."""
+        record.state = launches.CLEANED
+        end = session.schedule.releasing.start if session.schedule else _now()
+        record.next_attempt = max(end, _now()) + timedelta(days=1)
+        with self.store.transaction() as db:
+            launches.save(db, record, _now())
+            records.add_message(
+                db,
+                session.uuid,
+                Message.warn("this service plans only (started with --cloud none): nothing will be launched"),
+            )
+        return False
+
+    def _move(self, uuid: UUID, phase: Phase, to: Phase, reason: str, level: str = "info") -> bool:
+        try:
+            with self.store.transaction() as conn:
+                apply(conn, uuid, to, reason, _now(), expect=phase)
+                records.add_message(conn, uuid, Message.of(Level[level.upper()], f"{to.value}: {reason}"))
+        except IllegalTransition:
+            return True  # someone else (a client's cancel) moved it: look again
+        return True
+
+    def _message(self, uuid: UUID, text: str, level: str = "info") -> None:
+        """Add a step's message; a session the client cancelled meanwhile stops the launch here."""
+        with self.store.transaction() as conn:
+            records.add_message(conn, uuid, Message.of(Level[level.upper()], text))
+            session = records.get_session(conn, uuid)
+        if session is not None and session.phase in launches.FINAL:
+            raise CloudError(f"the session became {session.phase.value} while launching")
+
+    # ------------------------------------------------------------------ cloud work
+    def _target(self, session: Session) -> tuple[SiteProject, Any]:
+        placement = session.placement
+        assert placement is not None
+        site = self.catalogue().site(placement.site)
+        site_vo = site.vo(placement.vo) if site else None
+        if site is None or site_vo is None:
+            raise CloudError(f"{placement.site} ({placement.vo}) is no longer in the catalogue")
+        return SiteProject(placement.site, site.endpoint, placement.project_id or site_vo.project_id), site_vo
+
+    def _connection(self, target: SiteProject, record: LaunchRecord) -> Any:
+        credential, identity = self.credentials.credential(record, target)
+        if record.identity != identity:
+            record.identity = identity
+        return self._connect(target, credential, 30.0)
+
+    def _prepare(self, session: Session, record: LaunchRecord) -> bool:
+        uuid = session.uuid
+        record.attempts += 1
+        record.token = record.token or secrets.token_urlsafe(24)
+        try:
+            target, site_vo = self._target(session)
+            conn = self._connection(target, record)
+            with self.store.transaction() as db:
+                launches.save(db, record, _now())
+            launched, services = self._launch(session, record, conn, site_vo)
+        except TransientCloudError as exc:
+            return self._retry_or_fail(session, record, exc)
+        except ExecPlannerError as exc:
+            return self._fail(session, record, exc.message)
+        ssh = bool(session.ssh_public_key)
+        executable = with_access(session.executable, launched.address or "", services, ssh)
+        with self.store.transaction() as db:
+            launches.set_executable(db, uuid, executable)
+        return self._move(uuid, P.PREPARING, P.AVAILABLE, f"ready at {launched.address}")
+
+    def _launch(self, session: Session, record: LaunchRecord, conn: Any, site_vo: Any) -> tuple[Any, list]:
+        placement = session.placement
+        assert placement is not None
+        userdata = render(session, str(session.uuid), record.token or "")
+        public = site_vo.public_network()
+        attach = site_vo.attach_network()
+        spec = cloud.LaunchSpec(
+            session=session.uuid,
+            flavor_id=placement.flavor_id,
+            image_id=placement.image_id or "",
+            network_id=attach.id if attach else placement.network_id,
+            user_data=userdata.text,
+            ports=tuple(s.port for s in userdata.services),
+            public_key=session.ssh_public_key,
+            public_network_id=public.id if public else None,
+            public_access=(placement.public_access or (public.access.value if public and public.access else None)),
+        )
+        deadline = time.monotonic() + self.settings.launch_timeout
+        launched = cloud.launch(conn, spec, deadline, lambda text: self._message(session.uuid, text))
+        record.state, record.server_id, record.address = "launched", launched.server_id, launched.address
+        record.objects = {"server": launched.server_id, "floating_ip": launched.floating_ip_id}
+        with self.store.transaction() as db:
+            launches.save(db, record, _now())
+        wanted = targets(userdata.services, bool(session.ssh_public_key))
+        silent = wait_ready(launched.address or "", wanted, time.monotonic() + self.settings.ready_timeout)
+        if silent is not None:
+            raise CloudError(
+                f"the VM is ACTIVE but port {silent.port} did not answer within {self.settings.ready_timeout:g} s"
+            )
+        return launched, userdata.services
+
+    def _retry_or_fail(self, session: Session, record: LaunchRecord, exc: CloudError) -> bool:
+        if record.attempts > self.settings.retries:
+            return self._fail(session, record, f"{exc.message} (after {record.attempts} attempts)")
+        pause = min(self.settings.retry_base * 2 ** (record.attempts - 1), self.settings.retry_max)
+        record.next_attempt = _now() + timedelta(seconds=pause)
+        with self.store.transaction() as db:
+            launches.save(db, record, _now())
+            records.add_message(db, session.uuid, Message.warn(f"{exc.message}; trying again in {pause:g} s"))
+        return False
+
+    def _fail(self, session: Session, record: LaunchRecord, reason: str) -> bool:
+        log.info("launch_failed session=%s reason=%r", session.uuid, reason)
+        try:
+            with self.store.transaction() as conn:
+                apply(conn, session.uuid, P.FAILED, reason, _now())
+                records.add_message(conn, session.uuid, Message.error(reason))
+        except IllegalTransition:
+            pass  # cancelled meanwhile: the cleanup below is the same
+        self._cleanup(session, record)
+        return False
+
+    # ------------------------------------------------------------------ reconciliation
+    def reconcile(self) -> list[UUID]:
+        """At every place launched at: adopt objects of live sessions, delete those of finished or unknown ones.
+        Returns the sessions whose leftovers it deleted."""
+        with self.store.reading() as conn:
+            places = launches.places(conn)
+        removed: list[UUID] = []
+        for site, vo in sorted(places):
+            try:
+                removed += self._reconcile_place(site, vo)
+            except ExecPlannerError as exc:
+                log.warning("reconcile_failed site=%s vo=%s error=%s", site, vo, exc.message)
+        return removed
+
+    def _reconcile_place(self, site_name: str, vo: str) -> list[UUID]:
+        site = self.catalogue().site(site_name)
+        site_vo = site.vo(vo) if site else None
+        found = self.credentials.robot.for_site(vo, site_name)
+        if site is None or site_vo is None or found is None:
+            return []  # without the operator's credential only each session's own cleanup can run
+        conn = self._connect(SiteProject(site_name, site.endpoint, site_vo.project_id), found[0], 30.0)
+        present = cloud.sessions_present(conn)
+        with self.store.reading() as db:
+            phases = launches.phases_of(db, present)
+            recorded = {u for u in present if launches.get(db, u) is not None}
+        removed = []
+        for uuid in sorted(present):
+            phase = phases.get(uuid)
+            if phase is not None and phase not in launches.FINAL:
+                if uuid not in recorded:  # adopt: the session's own steps take it from here
+                    with self.store.transaction() as db:
+                        launches.ensure(db, uuid, site_name, vo, _now())
+                continue
+            if phase is not None and uuid in recorded:
+                continue  # finished and recorded: its own cleanup runs (with its own credential)
+            cloud.teardown(conn, uuid, time.monotonic() + self.settings.teardown_timeout)
+            log.info("reconcile_deleted session=%s site=%s known=%s", uuid, site_name, phase is not None)
+            removed.append(uuid)
+        return removed
+
+    def _cleanup(self, session: Session, record: LaunchRecord) -> bool:
+        """Delete everything the session has at its site; True when nothing is left."""
+        if record.state == launches.CLEANED:
+            return True
+        try:
+            target, _ = self._target(session)
+            conn = self._connection(target, record)
+            deleted = cloud.teardown(conn, session.uuid, time.monotonic() + self.settings.teardown_timeout)
+        except ExecPlannerError as exc:
+            pause = min(self.settings.retry_base * 2**record.attempts, self.settings.retry_max)
+            record.attempts += 1
+            record.next_attempt = _now() + timedelta(seconds=pause)
+            with self.store.transaction() as db:
+                launches.save(db, record, _now())
+                records.add_message(db, session.uuid, Message.warn(f"cleanup failed, retrying: {exc.message}"))
+            return False
+        record.state, record.next_attempt = launches.CLEANED, None
+        with self.store.transaction() as db:
+            launches.save(db, record, _now())
+            text = "deleted " + ", ".join(deleted) if deleted else "nothing was left at the site"
+            records.add_message(db, session.uuid, Message.info(f"cleanup: {text}"))
+        return True
+
+
+async def run(driver: Driver, interval: float, reconcile_interval: float, stop: asyncio.Event) -> None:
+    """Drive sessions every `interval` seconds and reconcile every `reconcile_interval` (first at start-up),
+    until `stop` is set; a failing pass is logged and the loop goes on."""
+    next_reconcile = 0.0
+    while not stop.is_set():
+        try:
+            if time.monotonic() >= next_reconcile:
+                next_reconcile = time.monotonic() + reconcile_interval
+                await run_in_threadpool(driver.reconcile)
+            await run_in_threadpool(driver.renew)
+            await run_in_threadpool(driver.run_pass)
+        except Exception:  # noqa: BLE001 — the loop must survive a bad pass (e.g. database restarting)
+            log.exception("driver_pass_failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+    driver.stop()

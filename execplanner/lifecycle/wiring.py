@@ -1,0 +1,59 @@
+"""Putting the lifecycle driver together from the settings: which credentials, which timeouts, plan-only or not.
+The app factory calls `launch_wiring` once and `start` when the store is open."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from execplanner.catalogue.model import Catalogue
+from execplanner.cloud.sealing import Sealer
+from execplanner.config import Settings
+from execplanner.lifecycle import driver
+from execplanner.lifecycle.credentials import CredentialSource, robot_from_settings
+from execplanner.store.database import Store
+
+
+def credentials_from_settings(settings: Settings) -> CredentialSource:
+    token = settings.robot_token.get_secret_value() if settings.robot_token else None
+    sealer = Sealer.from_file(settings.credential_key_file) if settings.credential_key_file else None
+    return CredentialSource(
+        robot=robot_from_settings(token, settings.robot_credentials), unseal=sealer.unseal if sealer else None
+    )
+
+
+@dataclass
+class LaunchWiring:
+    settings: Settings
+    catalogue: Callable[[], Catalogue]
+    credentials: CredentialSource
+    driver: driver.Driver | None = None
+
+    def driver_settings(self) -> driver.DriverSettings:
+        s = self.settings
+        return driver.DriverSettings(
+            replica=s.replica_id or f"{socket.gethostname()}:{os.getpid()}",
+            launch_timeout=s.launch_timeout,
+            ready_timeout=s.ready_timeout,
+            teardown_timeout=s.teardown_timeout,
+            claim_seconds=s.claim_seconds,
+            plan_only=s.cloud == "none",
+        )
+
+    def start(self, store: Store, stop: asyncio.Event) -> asyncio.Task[None]:
+        self.driver = driver.Driver(store, self.catalogue, self.credentials, self.driver_settings())
+        return asyncio.create_task(
+            driver.run(self.driver, self.settings.scheduler_interval, self.settings.reconcile_interval, stop)
+        )
+
+
+def launch_wiring(
+    settings: Settings, catalogue: Callable[[], Catalogue], credentials: CredentialSource | None
+) -> LaunchWiring:
+    """Checked at start-up: a bad key file or robot file stops the service with the reason."""
+    if credentials is None:
+        credentials = credentials_from_settings(settings) if settings.cloud != "none" else CredentialSource()
+    return LaunchWiring(settings, catalogue, credentials)

@@ -1,0 +1,266 @@
+"""The lifecycle driver against a real store and the simulated federation through the real openstacksdk:
+sessions with short, hand-made schedules, so a whole lease fits in a test."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+
+from execplanner.catalogue import Catalogue, default_catalogue_path
+from execplanner.catalogue.bundled import CANONICAL_SIM_URL, rebase
+from execplanner.cloud import launch as cloud
+from execplanner.cloud.connection import OidcToken, SiteProject, connect
+from execplanner.cloud.userdata import render
+from execplanner.lifecycle.credentials import CredentialSource, RobotCredentials
+from execplanner.lifecycle.driver import Driver, DriverSettings
+from execplanner.lifecycle.transitions import apply
+from execplanner.model.documents import (
+    Executable,
+    Image,
+    Placement,
+    Port,
+    ScheduleBlock,
+    ScheduleOffer,
+    Session,
+)
+from execplanner.model.phase import Phase
+from execplanner.model.requirements import ExecutableKind
+from execplanner.simcloud import SimFederation
+from execplanner.simcloud.testing import simcloud_fresh  # noqa: F401 - fixture
+from execplanner.store import launches, records
+from execplanner.store.database import Store
+
+SITE, VO = "IN2P3-IRES", "vo.access.egi.eu"
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBv6l4Cw1T9jX1xkO8b5Tq4pZq9k9f5yHq2f0tKXvG2x test@example"
+
+
+@pytest.fixture
+def catalogue(simcloud_fresh: SimFederation) -> Catalogue:  # noqa: F811
+    return rebase(Catalogue.load(default_catalogue_path()), CANONICAL_SIM_URL, simcloud_fresh.base_url)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open(f"sqlite:///{tmp_path / 'driver.sqlite'}")
+    yield opened
+    opened.close()
+
+
+def _driver(store: Store, catalogue: Catalogue, fed: SimFederation, **options: object) -> Driver:
+    token = fed.demo_token
+    settings = DriverSettings(replica="test", launch_timeout=20, ready_timeout=10, teardown_timeout=10, **options)  # type: ignore[arg-type]
+    return Driver(store, lambda: catalogue, CredentialSource(RobotCredentials({"*": lambda: token})), settings)
+
+
+def _session(catalogue: Catalogue, start: datetime, seconds: float, ssh: bool = False) -> Session:
+    site_vo = catalogue.site(SITE).vo(VO)  # type: ignore[union-attr]
+    flavor = site_vo.flavor("m1.small")
+    image = site_vo.image("ubuntu-22.04-docker")
+    now = datetime.now(UTC)
+    return Session(
+        uuid=uuid.uuid4(),
+        created=now,
+        phase=Phase.INITIAL,
+        executable=Executable(
+            kind=ExecutableKind.DOCKER_CONTAINER,
+            image=Image(locations=["ghcr.io/ivoa/oligia-webtop:ubuntu-2022.01.13"]),
+            ports=[Port(internal=3000, protocol="HTTP", path="/")],
+        ),
+        ssh_public_key=KEY if ssh else None,
+        schedule=ScheduleOffer(
+            preparing=ScheduleBlock(start=start, duration=timedelta(seconds=1)),
+            available=ScheduleBlock(start=start + timedelta(seconds=1), duration=timedelta(seconds=seconds)),
+            releasing=ScheduleBlock(start=start + timedelta(seconds=1 + seconds), duration=timedelta(seconds=60)),
+        ),
+        placement=Placement(
+            site=SITE,
+            vo=VO,
+            project_id=site_vo.project_id,
+            flavor_id=flavor.id,  # type: ignore[union-attr]
+            flavor_name="m1.small",
+            image_id=image.id,  # type: ignore[union-attr]
+            public_access="floating-ip",
+            cores=1,
+            memory_mib=2048,
+            floating_ips=1,
+        ),
+    )
+
+
+def _accept(store: Store, session: Session) -> None:
+    def work(conn):  # type: ignore[no-untyped-def]
+        records.insert_sessions(conn, [session], owners=[None])
+        apply(conn, session.uuid, Phase.ACCEPTED, "accepted by test", datetime.now(UTC), expect=Phase.INITIAL)
+
+    store.run(work)
+
+
+def _read(store: Store, session: uuid.UUID) -> Session:
+    with store.reading() as conn:
+        found = records.get_session(conn, session)
+    assert found is not None
+    return found
+
+
+def _drive_until(
+    driver: Driver, store: Store, session: uuid.UUID, done: Callable[[Session], bool], timeout: float = 30
+) -> Session:
+    """Run driver passes (as the scheduler loop does) until the session satisfies `done`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        driver.run_pass()
+        current = _read(store, session)
+        if done(current) and driver.idle():
+            return current
+        time.sleep(0.05)
+    raise AssertionError(
+        f"session still {_read(store, session).phase.value}: {[m.message for m in _read(store, session).messages]}"
+    )
+
+
+def _messages(session: Session) -> str:
+    return " | ".join(m.message for m in session.messages)
+
+
+def test_a_whole_lease_from_accept_to_completed_leaves_nothing(
+    store: Store,
+    catalogue: Catalogue,
+    simcloud_fresh: SimFederation,  # noqa: F811
+) -> None:
+    driver = _driver(store, catalogue, simcloud_fresh)
+    session = _session(catalogue, datetime.now(UTC), seconds=3, ssh=True)
+    _accept(store, session)
+    running = _drive_until(driver, store, session.uuid, lambda s: s.phase in (Phase.AVAILABLE, Phase.RUNNING))
+    url = running.executable.ports[0].addresses[0]
+    assert url.startswith("http://127.") and url.endswith(":3000/")
+    assert requests.get(url, timeout=5).status_code == 200
+    assert any(a.protocol == "ssh" and a.locations[0].startswith("ssh ubuntu@127.") for a in running.executable.access)
+
+    done = _drive_until(driver, store, session.uuid, lambda s: s.phase is Phase.COMPLETED)
+    assert "cleanup: deleted server" in _messages(done)
+    state = simcloud_fresh.state(SITE)
+    assert state.servers == [] and state.floating_ips == [] and state.keypairs == []
+    with store.reading() as conn:
+        history = [t.to_phase for t in records.history(conn, session.uuid)]
+    assert history[1:] == [
+        Phase.ACCEPTED,
+        Phase.PREPARING,
+        Phase.AVAILABLE,
+        Phase.RUNNING,
+        Phase.RELEASING,
+        Phase.COMPLETED,
+    ]
+
+
+def test_a_session_starting_later_waits_then_launches(
+    store: Store,
+    catalogue: Catalogue,
+    simcloud_fresh: SimFederation,  # noqa: F811
+) -> None:
+    driver = _driver(store, catalogue, simcloud_fresh)
+    session = _session(catalogue, datetime.now(UTC) + timedelta(seconds=2), seconds=60)
+    _accept(store, session)
+    waiting = _drive_until(driver, store, session.uuid, lambda s: s.phase is Phase.WAITING)
+    assert simcloud_fresh.state(SITE).servers == []
+    assert "WAITING: waiting until" in _messages(waiting)
+    _drive_until(driver, store, session.uuid, lambda s: s.phase in (Phase.AVAILABLE, Phase.RUNNING))
+
+
+def test_boot_error_fails_with_novas_message_and_cleans_up(
+    store: Store,
+    catalogue: Catalogue,
+    simcloud_fresh: SimFederation,  # noqa: F811
+) -> None:
+    simcloud_fresh.faults.inject(SITE, "compute.servers.create", "server_error", message="hypervisor on fire")
+    driver = _driver(store, catalogue, simcloud_fresh)
+    session = _session(catalogue, datetime.now(UTC), seconds=60)
+    _accept(store, session)
+    failed = _drive_until(driver, store, session.uuid, lambda s: s.phase is Phase.FAILED)
+    assert "the server went to ERROR: hypervisor on fire" in _messages(failed)
+    assert simcloud_fresh.state(SITE).servers == []
+
+
+def test_no_floating_ip_left_fails_with_a_clear_reason(
+    store: Store,
+    catalogue: Catalogue,
+    simcloud_fresh: SimFederation,  # noqa: F811
+) -> None:
+    simcloud_fresh.faults.inject(SITE, "network.floatingips.create", "pool_empty", times=None)
+    driver = _driver(store, catalogue, simcloud_fresh)
+    session = _session(catalogue, datetime.now(UTC), seconds=60)
+    _accept(store, session)
+    failed = _drive_until(driver, store, session.uuid, lambda s: s.phase is Phase.FAILED)
+    assert "attaching a floating IP: 409 No more IP addresses available" in _messages(failed)
+    assert simcloud_fresh.state(SITE).servers == []
+
+
+def test_transient_errors_are_retried_with_backoff(
+    store: Store,
+    catalogue: Catalogue,
+    simcloud_fresh: SimFederation,  # noqa: F811
+) -> None:
+    simcloud_fresh.faults.inject(SITE, "compute.servers.create", "error", status=503, times=2)
+    driver = _driver(store, catalogue, simcloud_fresh, retry_base=0.1)
+    session = _session(catalogue, datetime.now(UTC), seconds=60)
+    _accept(store, session)
+    ready = _drive_until(driver, store, session.uuid, lambda s: s.phase in (Phase.AVAILABLE, Phase.RUNNING))
+    assert _messages(ready).count("trying again in") == 2
+    assert len(simcloud_fresh.state(SITE).servers) == 1
+
+
+def test_cancel_while_preparing_cleans_up(
+    store: Store,
+    catalogue: Catalogue,
+    simcloud_fresh: SimFederation,  # noqa: F811
+) -> None:
+    simcloud_fresh.set_boot_delay(SITE, 2.0)
+    driver = _driver(store, catalogue, simcloud_fresh)
+    session = _session(catalogue, datetime.now(UTC), seconds=60)
+    _accept(store, session)
+    _drive_until(driver, store, session.uuid, lambda s: "created; waiting for it to boot" in _messages(s), 20)
+    store.run(lambda conn: apply(conn, session.uuid, Phase.CANCELLED, "client asked", datetime.now(UTC)))
+    cancelled = _drive_until(driver, store, session.uuid, lambda s: "cleanup:" in _messages(s))
+    assert cancelled.phase is Phase.CANCELLED
+    assert simcloud_fresh.state(SITE).servers == [] and simcloud_fresh.state(SITE).floating_ips == []
+
+
+def test_a_retried_launch_finds_its_server_and_reconcile_deletes_orphans(
+    store: Store,
+    catalogue: Catalogue,
+    simcloud_fresh: SimFederation,  # noqa: F811
+) -> None:
+    site = simcloud_fresh.site(SITE)
+    conn = connect(SiteProject(SITE, site.auth_url, site.vos[VO]), OidcToken(simcloud_fresh.demo_token))
+    driver = _driver(store, catalogue, simcloud_fresh)
+    session = _session(catalogue, datetime.now(UTC), seconds=60)
+    _accept(store, session)
+    # a crash after the server was created: the driver had recorded its token, then made a group and a server
+    with store.transaction() as db:
+        record = launches.ensure(db, session.uuid, SITE, VO, datetime.now(UTC))
+        record.token = "token-before-the-crash"
+        launches.save(db, record, datetime.now(UTC))
+    site_vo = catalogue.site(SITE).vo(VO)  # type: ignore[union-attr]
+    spec = cloud.LaunchSpec(
+        session.uuid,
+        session.placement.flavor_id,  # type: ignore[union-attr]
+        site_vo.image("ubuntu-22.04-docker").id,  # type: ignore[union-attr]
+        site_vo.attach_network().id,  # type: ignore[union-attr]
+        render(session, str(session.uuid), "token-before-the-crash").text,
+    )
+    group = cloud.ensure_security_group(conn, session.uuid, ())  # crashed before adding its rules
+    first = cloud.ensure_server(conn, spec, group.name, None)
+    _drive_until(driver, store, session.uuid, lambda s: s.phase in (Phase.AVAILABLE, Phase.RUNNING))
+    assert [s.id for s in simcloud_fresh.state(SITE).servers] == [first.id]
+
+    orphan = uuid.uuid4()  # a session this service never heard of, left at a site it launched at
+    cloud.ensure_security_group(conn, orphan, (80,))
+    assert driver.reconcile() == [orphan]
+    with store.reading() as db:
+        assert launches.get(db, session.uuid) is not None
+    assert {s for s in cloud.sessions_present(conn)} == {session.uuid}
