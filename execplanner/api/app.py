@@ -122,4 +122,5 @@ def create_app(
     app.state.verifier = verifier_for(settings)
     app.state.health = lambda: (True, [])
     app.state.scheduler_status = scheduler.SchedulerStatus()  # lag and counts, for /metrics
+    app.state.launching = launching
     return app

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from execplanner.api.caller import caller_of, check_owner
 from execplanner.api.documents import base_url, read_document, respond, response_format
+from execplanner.auth import bearer_token
 from execplanner.booking import Ask, create_direct, reading, record_refusal
 from execplanner.booking import sessions as booked
 from execplanner.errors import IllegalTransition, InvalidRequest, NotFound
@@ -25,6 +26,8 @@ from execplanner.formats.schemas import validate_xml
 from execplanner.lifecycle.transitions import client_options
 from execplanner.model.documents import OfferSet, OfferSetRequest, Session
 from execplanner.model.message import Message
+from execplanner.model.phase import Phase
+from execplanner.planner.plan import Caller
 from execplanner.store.database import Store
 
 log = logging.getLogger("execplanner.api")
@@ -142,7 +145,20 @@ async def post_session(request: Request) -> Response:
         session = await run_in_threadpool(booked.update, store, uuid, update, _now(), authorise)
     except IllegalTransition as exc:  # a 409 in the client's own phase names (a 2025 client reads READY)
         raise IllegalTransition(encode.in_dialect(exc.message, dialect)) from exc
+    if session.phase is Phase.ACCEPTED:
+        session = await _accepted(request, session, caller)
     return _session_response(request, session, fmt)
+
+
+async def _accepted(request: Request, session: Session, caller: Caller) -> Session:
+    """Give the launch its credential while the caller's token is still valid (docs/operator.md)."""
+    token = bearer_token(request.headers.get("authorization")) if caller.owner else None
+    state = request.app.state
+    await run_in_threadpool(state.launching.accepted, session, token, caller.owner)
+    if state.launching.users is None:
+        return session
+    found, _ = await run_in_threadpool(reading.session, state.store, session.uuid)
+    return found or session
 
 
 async def post_direct(request: Request) -> Response:
@@ -155,6 +171,7 @@ async def post_direct(request: Request) -> Response:
     session = await run_in_threadpool(
         lambda: create_direct(state.store, offer_request, state.planner, _now(), caller=caller)
     )
+    session = await _accepted(request, session, caller)
     return _session_response(request, session, fmt, status=303)
 
 

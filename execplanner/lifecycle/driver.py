@@ -27,6 +27,7 @@ from uuid import UUID
 from starlette.concurrency import run_in_threadpool
 
 from execplanner.catalogue.model import Catalogue
+from execplanner.cloud import appcred
 from execplanner.cloud import launch as cloud
 from execplanner.cloud.access import with_access
 from execplanner.cloud.connection import SiteProject, connect
@@ -340,6 +341,21 @@ class Driver:
             removed.append(uuid)
         return removed
 
+    def _drop_credential(self, conn: Any, record: LaunchRecord) -> list[str]:
+        """Delete the per-user application credential and forget its sealed secret; a site that will not let a
+        restricted credential delete itself leaves it to expire."""
+        if not record.credential_id:
+            return []
+        deleted = []
+        try:
+            appcred.delete(conn, record.credential_id)
+            deleted.append(f"application credential {record.credential_id}")
+        except ExecPlannerError as exc:
+            expiry = record.credential_expires.isoformat() if record.credential_expires else "its expiry"
+            self._message(record.session, f"{exc.message}; it expires by itself at {expiry}", "warn")
+        record.credential_sealed = None
+        return deleted
+
     def _cleanup(self, session: Session, record: LaunchRecord) -> bool:
         """Delete everything the session has at its site; True when nothing is left."""
         if record.state == launches.CLEANED:
@@ -356,6 +372,7 @@ class Driver:
                 launches.save(db, record, _now())
                 records.add_message(db, session.uuid, Message.warn(f"cleanup failed, retrying: {exc.message}"))
             return False
+        deleted += self._drop_credential(conn, record)
         record.state, record.next_attempt = launches.CLEANED, None
         with self.store.transaction() as db:
             launches.save(db, record, _now())

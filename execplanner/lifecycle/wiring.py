@@ -4,17 +4,23 @@ The app factory calls `launch_wiring` once and `start` when the store is open.""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from execplanner.catalogue.model import Catalogue
 from execplanner.cloud.sealing import Sealer
 from execplanner.config import Settings
 from execplanner.lifecycle import driver
 from execplanner.lifecycle.credentials import CredentialSource, robot_from_settings
+from execplanner.lifecycle.peruser import UserCredentials
+from execplanner.model.documents import Session
 from execplanner.store.database import Store
+
+log = logging.getLogger("execplanner.lifecycle")
 
 
 def credentials_from_settings(settings: Settings) -> CredentialSource:
@@ -30,7 +36,9 @@ class LaunchWiring:
     settings: Settings
     catalogue: Callable[[], Catalogue]
     credentials: CredentialSource
+    sealer: Sealer | None = None
     driver: driver.Driver | None = None
+    users: UserCredentials | None = None
 
     def driver_settings(self) -> driver.DriverSettings:
         s = self.settings
@@ -44,16 +52,31 @@ class LaunchWiring:
         )
 
     def start(self, store: Store, stop: asyncio.Event) -> asyncio.Task[None]:
+        if self.settings.cloud != "none":
+            margin = timedelta(seconds=self.settings.application_credential_margin)
+            self.users = UserCredentials(store, self.catalogue, self.sealer, margin)
+            if self.sealer is None:
+                log.warning("per_user_launch_disabled reason='no credential_key_file: robot credentials only'")
         self.driver = driver.Driver(store, self.catalogue, self.credentials, self.driver_settings())
         return asyncio.create_task(
             driver.run(self.driver, self.settings.scheduler_interval, self.settings.reconcile_interval, stop)
         )
+
+    def accepted(self, session: Session, token: str | None, owner: str | None) -> None:
+        """A session was accepted (or created directly): make its own credential while the token is valid."""
+        if self.users is not None:
+            self.users.accepted(session, token, owner)
 
 
 def launch_wiring(
     settings: Settings, catalogue: Callable[[], Catalogue], credentials: CredentialSource | None
 ) -> LaunchWiring:
     """Checked at start-up: a bad key file or robot file stops the service with the reason."""
+    sealer = None
+    if settings.cloud != "none" and settings.credential_key_file is not None:
+        sealer = Sealer.from_file(settings.credential_key_file)
     if credentials is None:
         credentials = credentials_from_settings(settings) if settings.cloud != "none" else CredentialSource()
-    return LaunchWiring(settings, catalogue, credentials)
+    if sealer is not None and credentials.unseal is None:
+        credentials.unseal = sealer.unseal
+    return LaunchWiring(settings, catalogue, credentials, sealer)

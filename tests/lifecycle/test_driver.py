@@ -16,9 +16,11 @@ from execplanner.catalogue import Catalogue, default_catalogue_path
 from execplanner.catalogue.bundled import CANONICAL_SIM_URL, rebase
 from execplanner.cloud import launch as cloud
 from execplanner.cloud.connection import OidcToken, SiteProject, connect
+from execplanner.cloud.sealing import Sealer, new_key
 from execplanner.cloud.userdata import render
 from execplanner.lifecycle.credentials import CredentialSource, RobotCredentials
 from execplanner.lifecycle.driver import Driver, DriverSettings
+from execplanner.lifecycle.peruser import UserCredentials
 from execplanner.lifecycle.transitions import apply
 from execplanner.model.documents import (
     Executable,
@@ -31,7 +33,7 @@ from execplanner.model.documents import (
 )
 from execplanner.model.phase import Phase
 from execplanner.model.requirements import ExecutableKind
-from execplanner.simcloud import SimFederation
+from execplanner.simcloud import SimFederation, entitlement
 from execplanner.simcloud.testing import simcloud_fresh  # noqa: F401 - fixture
 from execplanner.store import launches, records
 from execplanner.store.database import Store
@@ -264,3 +266,71 @@ def test_a_retried_launch_finds_its_server_and_reconcile_deletes_orphans(
     with store.reading() as db:
         assert launches.get(db, session.uuid) is not None
     assert {s for s in cloud.sessions_present(conn)} == {session.uuid}
+
+
+def _per_user(store: Store, catalogue: Catalogue, fed: SimFederation) -> tuple[Driver, UserCredentials, Sealer]:
+    fed.add_token("alice-token", [entitlement(VO)], name="alice")
+    sealer = Sealer(new_key().encode())
+    users = UserCredentials(store, lambda: catalogue, sealer, timedelta(hours=1))
+    settings = DriverSettings(replica="test", launch_timeout=20, ready_timeout=10, teardown_timeout=10)
+    driver = Driver(store, lambda: catalogue, CredentialSource(RobotCredentials(), sealer.unseal), settings)
+    return driver, users, sealer
+
+
+def test_per_user_application_credential_launches_sealed_and_is_deleted_at_the_end(
+    store: Store,
+    catalogue: Catalogue,
+    simcloud_fresh: SimFederation,  # noqa: F811
+) -> None:
+    driver, users, sealer = _per_user(store, catalogue, simcloud_fresh)
+    session = _session(catalogue, datetime.now(UTC), seconds=60)
+    _accept(store, session)
+    users.accepted(session, "alice-token", "alice@issuer")
+    (credential,) = simcloud_fresh.state(SITE).app_credentials
+    with store.reading() as conn:
+        record = launches.get(conn, session.uuid)
+        raw = conn.exec_driver_sql("SELECT credential_sealed FROM launches").scalar_one()
+    assert record is not None and record.credential_id == credential.id
+    secret = sealer.unseal(raw)
+    assert secret and secret not in raw  # only the sealed form is stored
+    _drive_until(driver, store, session.uuid, lambda s: s.phase in (Phase.AVAILABLE, Phase.RUNNING))
+    with store.reading() as conn:
+        assert "application credential" in (launches.get(conn, session.uuid).identity or "")  # type: ignore[union-attr]
+
+    store.run(lambda conn: apply(conn, session.uuid, Phase.CANCELLED, "client asked", datetime.now(UTC)))
+    done = _drive_until(driver, store, session.uuid, lambda s: "cleanup:" in _messages(s))
+    assert f"application credential {credential.id}" in _messages(done)
+    assert simcloud_fresh.state(SITE).app_credentials == [] and simcloud_fresh.state(SITE).servers == []
+    with store.reading() as conn:
+        assert conn.exec_driver_sql("SELECT credential_sealed FROM launches").scalar_one() is None
+
+
+def test_a_revoked_user_credential_fails_the_session_with_a_reason(
+    store: Store,
+    catalogue: Catalogue,
+    simcloud_fresh: SimFederation,  # noqa: F811
+) -> None:
+    driver, users, _ = _per_user(store, catalogue, simcloud_fresh)
+    session = _session(catalogue, datetime.now(UTC), seconds=60)
+    _accept(store, session)
+    users.accepted(session, "alice-token", "alice@issuer")
+    (credential,) = simcloud_fresh.state(SITE).app_credentials
+    site = simcloud_fresh.site(SITE)
+    alice = connect(SiteProject(SITE, site.auth_url, site.vos[VO]), OidcToken("alice-token"))
+    alice.identity.delete_application_credential(alice.current_user_id, credential.id)  # revoked by its owner
+    failed = _drive_until(driver, store, session.uuid, lambda s: s.phase is Phase.FAILED)
+    assert "401" in _messages(failed) or "uthenticat" in _messages(failed)
+    assert simcloud_fresh.state(SITE).servers == []
+
+
+def test_without_a_key_per_user_launch_is_off_and_says_so(
+    store: Store,
+    catalogue: Catalogue,
+    simcloud_fresh: SimFederation,  # noqa: F811
+) -> None:
+    users = UserCredentials(store, lambda: catalogue, None, timedelta(hours=1))
+    session = _session(catalogue, datetime.now(UTC), seconds=60)
+    _accept(store, session)
+    users.accepted(session, "some-token", "bob@issuer")
+    assert "per-user launch is off" in _messages(_read(store, session.uuid))
+    assert simcloud_fresh.state(SITE).app_credentials == []

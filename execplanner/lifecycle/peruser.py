@@ -1,0 +1,91 @@
+"""At accept time, while the caller's Check-in token is still valid: an application credential for the session,
+its secret sealed into the session's launch record. Without a credential key this is off, and the session says
+the operator's robot credential will be used instead."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from execplanner.catalogue.model import Catalogue
+from execplanner.cloud import appcred
+from execplanner.cloud.connection import OidcToken, SiteProject, connect
+from execplanner.cloud.sealing import Sealer
+from execplanner.errors import ExecPlannerError
+from execplanner.model.documents import Session
+from execplanner.model.message import Message
+from execplanner.store import launches, records
+from execplanner.store.database import Store
+
+log = logging.getLogger("execplanner.credentials")
+
+
+def site_project(catalogue: Catalogue, session: Session) -> SiteProject:
+    placement = session.placement
+    assert placement is not None
+    site = catalogue.site(placement.site)
+    site_vo = site.vo(placement.vo) if site else None
+    if site is None or site_vo is None:
+        raise ExecPlannerError(f"{placement.site} ({placement.vo}) is not in the catalogue")
+    return SiteProject(placement.site, site.endpoint, placement.project_id or site_vo.project_id)
+
+
+@dataclass
+class UserCredentials:
+    store: Store
+    catalogue: Callable[[], Catalogue]
+    sealer: Sealer | None
+    margin: timedelta
+    connect: Callable[..., Any] = connect
+
+    def accepted(self, session: Session, token: str | None, owner: str | None) -> None:
+        """Make the session's own credential with the caller's token, if there is a token and a key."""
+        if token is None or session.placement is None or session.schedule is None:
+            return
+        if self.sealer is None:
+            self._note(
+                session,
+                Message.info(
+                    "per-user launch is off on this service (no credential key): "
+                    "the operator's robot credential will be used"
+                ),
+            )
+            return
+        releasing = session.schedule.releasing
+        expires = max(releasing.start + releasing.duration, datetime.now(UTC)) + self.margin
+        try:
+            conn = self.connect(site_project(self.catalogue(), session), OidcToken(token), 30.0)
+            credential = appcred.create(conn, session.uuid, expires)
+        except ExecPlannerError as exc:
+            log.info("application_credential_failed session=%s reason=%r", session.uuid, exc.message)
+            self._note(
+                session,
+                Message.warn(
+                    f"{exc.message}; the operator's robot credential will be used if this service has one for the VO"
+                ),
+            )
+            return
+        sealed = self.sealer.seal(credential.secret)
+
+        def save(conn: Any) -> None:
+            record = launches.ensure(
+                conn, session.uuid, session.placement.site, session.placement.vo, datetime.now(UTC)
+            )  # type: ignore[union-attr]
+            record.credential_id, record.credential_sealed, record.credential_expires = credential.id, sealed, expires
+            record.identity = f"{owner or 'the caller'} (application credential {credential.id})"
+            launches.save(conn, record, datetime.now(UTC))
+            records.add_message(
+                conn,
+                session.uuid,
+                Message.info(
+                    f"launching with your own application credential {credential.id}, valid until {expires.isoformat()}"
+                ),
+            )
+
+        self.store.run(save)
+
+    def _note(self, session: Session, message: Message) -> None:
+        self.store.run(lambda conn: records.add_message(conn, session.uuid, message))
