@@ -35,6 +35,9 @@ class LazyGroup(click.Group):
                 if exc.name and exc.name.startswith("execplanner"):
                     return None  # not built yet
                 raise
+            if cmd_name == "serve":  # the simulated cloud of `serve --cloud sim`, wired here, never in the API layer
+                wiring = importlib.import_module("execplanner.simcloud.serving").simulated_cloud
+                setattr(module, "simulated_cloud", wiring)  # noqa: B010 — a module attribute, set from here
             return getattr(module, attribute)
         return super().get_command(ctx, cmd_name)
 

@@ -6,15 +6,16 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 import click
 import uvicorn
 
 from execplanner.config import Settings, load_settings
 from execplanner.errors import ExecPlannerError
+from execplanner.lifecycle.credentials import CredentialSource
 
 
 class _Server(uvicorn.Server):
@@ -28,6 +29,18 @@ class _Server(uvicorn.Server):
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+class Simulated(Protocol):
+    base_url: str
+
+    def stop(self) -> None: ...
+
+
+#: `--cloud sim`: starts the simulated federation and returns it, the settings pointing at it, and the credentials
+#: to launch with. The API layer never imports the simulator: the CLI (`execplanner.cli`) sets this.
+SimulatedCloud = Callable[[Settings], tuple[Simulated, Settings, CredentialSource]]
+simulated_cloud: SimulatedCloud | None = None
 
 
 def _describe(name: str) -> str:
@@ -67,7 +80,10 @@ def serve(config_file: Path | None, **flags: object) -> None:
 
     simulated, credentials = None, None
     if settings.cloud == "sim":
-        simulated, settings, credentials = _simulated_cloud(settings)
+        if simulated_cloud is None:
+            raise click.ClickException("--cloud sim needs the simulator, which this installation does not wire in")
+        simulated, settings, credentials = simulated_cloud(settings)
+        click.echo(f"simulated FedCloud at {simulated.base_url} (catalogue {settings.catalogue})", err=True)
     try:
         app = create_app(settings, credentials=credentials)
     except ExecPlannerError as exc:
@@ -102,23 +118,3 @@ def serve(config_file: Path | None, **flags: object) -> None:
     finally:
         if simulated is not None:
             simulated.stop()
-
-
-def _simulated_cloud(settings: Settings) -> tuple[Any, Settings, Any]:
-    """`--cloud sim`: the simulated federation in this process, the catalogue pointed at it, its demo token as
-    the robot credential of every VO. The only place outside tests where simcloud is imported."""
-    from execplanner.catalogue import Catalogue, default_catalogue_path
-    from execplanner.catalogue.bundled import CANONICAL_SIM_URL, rebase
-    from execplanner.lifecycle.credentials import CredentialSource, RobotCredentials
-    from execplanner.simcloud import SimFederation
-
-    fed = SimFederation.start(host="127.0.0.1", port=0)
-    source = settings.catalogue or default_catalogue_path()
-    catalogue = rebase(Catalogue.load(source), CANONICAL_SIM_URL, fed.base_url)
-    path = settings.data_dir / "simcloud-catalogue.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    catalogue.save(path)
-    click.echo(f"simulated FedCloud at {fed.base_url} (catalogue {path})", err=True)
-    token = fed.demo_token
-    credentials = CredentialSource(robot=RobotCredentials(tokens={"*": lambda: token}))
-    return fed, settings.model_copy(update={"catalogue": path}), credentials

@@ -18,8 +18,7 @@ def _quota(quota: Quota | None) -> str:
     if quota is None:
         return "-"
     return (
-        f"vm {_quota_item(quota.instances)} cores {_quota_item(quota.cores)} "
-        f"volume GiB {_quota_item(quota.gigabytes)}"
+        f"vm {_quota_item(quota.instances)} cores {_quota_item(quota.cores)} volume GiB {_quota_item(quota.gigabytes)}"
     )
 
 

@@ -9,8 +9,8 @@ from typing import Any
 from uuid import UUID
 
 from execplanner.cloud._errors import calling
+from execplanner.cloud._names import object_name
 from execplanner.cloud.connection import ApplicationCredential
-from execplanner.cloud.launch import object_name
 
 
 def create(conn: Any, session: UUID, expires: datetime) -> ApplicationCredential:

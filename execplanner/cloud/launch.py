@@ -15,21 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from execplanner.cloud import volumes as block
 from execplanner.cloud._errors import calling
+from execplanner.cloud._names import MAX_POLL, META_KEY, POLL, PREFIX, object_name
 from execplanner.errors import CloudError
 
-PREFIX = "execplanner-"
-META_KEY = "execplanner-session"
 FIP_DESCRIPTION = "execplanner session "
 SSH_PORT = 22
-POLL = 0.1
-MAX_POLL = 2.0
 
 Step = Callable[[str], None]
-
-
-def object_name(session: UUID) -> str:
-    return f"{PREFIX}{session}"
 
 
 @dataclass(frozen=True)
@@ -45,6 +39,7 @@ class LaunchSpec:
     public_key: str | None = None
     public_network_id: str | None = None
     public_access: str | None = None  # floating-ip | direct | None
+    volume_ids: tuple[str, ...] = ()  # made beforehand (`volumes.ensure_volumes`), attached once ACTIVE
 
 
 @dataclass
@@ -212,6 +207,9 @@ def launch(conn: Any, spec: LaunchSpec, deadline: float, step: Step = _noop) -> 
     server = ensure_server(conn, spec, group.name, key_name)
     step(f"server {server.name} ({server.id}) created; waiting for it to boot")
     server = wait_active(conn, server.id, deadline)
+    if spec.volume_ids:
+        block.attach_volumes(conn, server.id, list(spec.volume_ids), deadline)
+        step(f"{len(spec.volume_ids)} volume(s) attached")
     launched = Launched(server.id, server.status, security_group_id=group.id, keypair=key_name)
     launched.fixed_addresses = _fixed_addresses(server)
     if spec.public_access == "floating-ip" and spec.public_network_id:
@@ -248,6 +246,8 @@ def teardown(conn: Any, session: UUID, deadline: float, step: Step = _noop) -> l
         for fip in _session_fips(conn, session):
             conn.network.delete_ip(fip.id)
             deleted.append(f"floating IP {fip.floating_ip_address}")
+    if _has_block_storage(conn):
+        deleted += block.delete_volumes(conn, session, deadline)
     with calling("deleting the security group"):
         group = _find_group(conn, name)
         if group is not None:
@@ -260,6 +260,14 @@ def teardown(conn: Any, session: UUID, deadline: float, step: Step = _noop) -> l
     if deleted:
         step("deleted " + ", ".join(deleted))
     return deleted
+
+
+def _has_block_storage(conn: Any) -> bool:
+    """Whether the site runs Cinder (some do not); asking never fails the caller."""
+    try:
+        return bool(conn.has_service("block-storage"))
+    except Exception:  # noqa: BLE001 — a site without a catalogue entry answers in many ways
+        return False
 
 
 def _session_of(name: str | None) -> UUID | None:
@@ -278,6 +286,8 @@ def sessions_present(conn: Any) -> set[UUID]:
         found |= {s for server in conn.compute.servers() if (s := _session_of(server.name))}
         found |= {s for g in conn.network.security_groups() if (s := _session_of(g.name))}
         found |= {s for k in conn.compute.keypairs() if (s := _session_of(k.name))}
+        if _has_block_storage(conn):
+            found |= {s for v in conn.block_storage.volumes() if (s := block.session_of_volume(v.name))}
         for fip in conn.network.ips():
             description = fip.description or ""
             if description.startswith(FIP_DESCRIPTION):

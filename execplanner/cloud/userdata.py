@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -124,9 +125,35 @@ def data_commands(execution: Execution) -> list[list[str]]:
     return commands
 
 
+STORAGE_DIR = "/srv/execplanner/storage"
+MOUNT_VOLUME = (
+    'dev=""; for i in $(seq 1 150); do for d in /dev/disk/by-id/virtio-"$1"*; do '
+    '[ -e "$d" ] && dev="$d" && break 2; done; sleep 2; done; [ -n "$dev" ] || exit 1; '
+    'blkid "$dev" >/dev/null 2>&1 || mkfs.ext4 -q "$dev"; mkdir -p "$2"; mount "$dev" "$2"'
+)
+
+
+def storage_mounts(execution: Execution) -> list[tuple[int, str]]:
+    """(GiB, mount path) of each `storage` resource: the path of the volume that lists it, else its own
+    directory under STORAGE_DIR."""
+    mounts = []
+    for index, storage in enumerate(execution.storage):
+        size = storage.size_offered or storage.size
+        gib = max(1, size.min or size.max or 1)
+        path = data_path(execution, storage.name)
+        mounts.append((gib, path if path != DATA_DIR else f"{STORAGE_DIR}/{index}"))
+    return mounts
+
+
+def mount_commands(volumes: list[tuple[str, str]]) -> list[list[str]]:
+    """Format (when blank) and mount each attached volume, found by the serial Nova gives it (its id)."""
+    return [["sh", "-c", MOUNT_VOLUME, "mount-volume", volume_id[:20], mount_path(path)] for volume_id, path in volumes]
+
+
 def volume_args(execution: Execution) -> list[str]:
     """Every mount path, bound at the same path inside the container."""
     paths = {DATA_DIR} | {data_path(execution, item.name) for item in execution.data if item.location}
+    paths |= {path for _, path in storage_mounts(execution)}
     for mount in list(execution.volumes) + [v for c in execution.compute for v in c.volumes]:
         paths.add(mount_path(mount.path))
     args: list[str] = []
@@ -239,8 +266,9 @@ BUILDERS = {
 }
 
 
-def render(execution: Execution, session: str, token: str) -> UserData:
-    """The cloud-config text for one session; `token` protects a Jupyter server (unused by other kinds)."""
+def render(execution: Execution, session: str, token: str, volumes: Sequence[tuple[str, str]] = ()) -> UserData:
+    """The cloud-config text for one session; `token` protects a Jupyter server (unused by other kinds);
+    `volumes` are (volume id, mount path) of the attached block storage, mounted before data is fetched."""
     kind = execution.executable.kind
     builder = BUILDERS.get(kind)
     if builder is None:
@@ -252,8 +280,13 @@ def render(execution: Execution, session: str, token: str) -> UserData:
         files.append({"path": COMPOSE_FILE, "permissions": "0644", "content": execution.executable.compose})
     document = {
         "write_files": files,
-        "runcmd": [["mkdir", "-p", WORK_DIR, DATA_DIR], *data_commands(execution), ["sh", "-c", INSTALL_DOCKER]]
-        + commands,
+        "runcmd": [
+            ["mkdir", "-p", WORK_DIR, DATA_DIR],
+            *mount_commands(list(volumes)),
+            *data_commands(execution),
+            ["sh", "-c", INSTALL_DOCKER],
+            *commands,
+        ],
     }
     text = "#cloud-config\n" + yaml.safe_dump(document, sort_keys=False, width=4096, allow_unicode=False)
     return UserData(text=text, services=services)

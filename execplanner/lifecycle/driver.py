@@ -27,12 +27,12 @@ from uuid import UUID
 from starlette.concurrency import run_in_threadpool
 
 from execplanner.catalogue.model import Catalogue
-from execplanner.cloud import appcred
+from execplanner.cloud import appcred, volumes
 from execplanner.cloud import launch as cloud
 from execplanner.cloud.access import with_access
 from execplanner.cloud.connection import SiteProject, connect
 from execplanner.cloud.probe import targets, wait_ready
-from execplanner.cloud.userdata import render
+from execplanner.cloud.userdata import Service, UserData, render, storage_mounts
 from execplanner.errors import CloudError, ExecPlannerError, IllegalTransition, TransientCloudError
 from execplanner.lifecycle.credentials import CredentialSource
 from execplanner.lifecycle.transitions import apply
@@ -154,27 +154,36 @@ class Driver:
             record = launches.get(conn, uuid)
         if session is None or record is None:
             return False
-        now = _now()
-        phase, schedule = session.phase, session.schedule
-        if phase in launches.FINAL:
+        if session.phase in launches.FINAL:
             self._cleanup(session, record)
             return False
         if self.settings.plan_only:
             return self._note_plan_only(session, record)
-        if schedule is None:
-            return self._move(uuid, phase, P.FAILED, "the session has no offered schedule")
-        end = schedule.available.start + schedule.available.duration
-        if phase in (P.ACCEPTED, P.WAITING, P.PREPARING) and now >= end:
+        if session.phase in (P.ACCEPTED, P.WAITING, P.PREPARING):
+            return self._before_running(session, record, _now())
+        return self._while_running(session, record, _now())
+
+    def _before_running(self, session: Session, record: LaunchRecord, now: datetime) -> bool:
+        """ACCEPTED, WAITING, PREPARING: wait for the offered start, then launch; too late is a failure."""
+        uuid, phase, schedule = session.uuid, session.phase, session.schedule
+        if schedule is None or session.placement is None:
+            return self._fail(session, record, "the session has no offered schedule or placement")
+        if now >= schedule.available.start + schedule.available.duration:
             return self._fail(session, record, "the offered time passed before the session could start")
-        if phase in (P.ACCEPTED, P.WAITING) and now < schedule.preparing.start:
+        if phase is P.PREPARING:
+            return self._prepare(session, record)
+        if now < schedule.preparing.start:
             if phase is P.ACCEPTED:
                 return self._move(uuid, phase, P.WAITING, f"waiting until {schedule.preparing.start.isoformat()}")
             return False
-        if phase in (P.ACCEPTED, P.WAITING):
-            return self._move(uuid, phase, P.PREPARING, f"launching at {session.placement.site}")  # type: ignore[union-attr]
-        if phase is P.PREPARING:
-            return self._prepare(session, record)
-        if phase in (P.AVAILABLE, P.RUNNING) and now >= end:
+        return self._move(uuid, phase, P.PREPARING, f"launching at {session.placement.site}")
+
+    def _while_running(self, session: Session, record: LaunchRecord, now: datetime) -> bool:
+        """AVAILABLE, RUNNING, RELEASING: follow the offered blocks, then release everything."""
+        uuid, phase, schedule = session.uuid, session.phase, session.schedule
+        if schedule is None:
+            return False
+        if phase in (P.AVAILABLE, P.RUNNING) and now >= schedule.available.start + schedule.available.duration:
             return self._move(uuid, phase, P.RELEASING, "the offered time is over")
         if phase is P.AVAILABLE and now >= schedule.available.start:
             return self._move(uuid, phase, P.RUNNING, "the offered time has begun")
@@ -249,13 +258,22 @@ class Driver:
             launches.set_executable(db, uuid, executable)
         return self._move(uuid, P.PREPARING, P.AVAILABLE, f"ready at {launched.address}")
 
-    def _launch(self, session: Session, record: LaunchRecord, conn: Any, site_vo: Any) -> tuple[Any, list]:
+    def _volumes(self, conn: Any, session: Session, deadline: float) -> list[tuple[str, str]]:
+        """The session's storage as volumes, made before the server: (volume id, mount path) each."""
+        mounts = storage_mounts(session)
+        if not mounts:
+            return []
+        specs = [volumes.VolumeSpec(gib, path) for gib, path in mounts]
+        ids = volumes.ensure_volumes(conn, session.uuid, specs, deadline)
+        self._message(session.uuid, "volumes ready: " + ", ".join(f"{gib} GiB for {path}" for gib, path in mounts))
+        return list(zip(ids, [path for _, path in mounts], strict=True))
+
+    def _spec(self, session: Session, site_vo: Any, userdata: UserData, volume_ids: list[str]) -> cloud.LaunchSpec:
         placement = session.placement
         assert placement is not None
-        userdata = render(session, str(session.uuid), record.token or "")
-        public = site_vo.public_network()
-        attach = site_vo.attach_network()
-        spec = cloud.LaunchSpec(
+        public, attach = site_vo.public_network(), site_vo.attach_network()
+        access = placement.public_access or (public.access.value if public and public.access else None)
+        return cloud.LaunchSpec(
             session=session.uuid,
             flavor_id=placement.flavor_id,
             image_id=placement.image_id or "",
@@ -264,9 +282,15 @@ class Driver:
             ports=tuple(s.port for s in userdata.services),
             public_key=session.ssh_public_key,
             public_network_id=public.id if public else None,
-            public_access=(placement.public_access or (public.access.value if public and public.access else None)),
+            public_access=access,
+            volume_ids=tuple(volume_ids),
         )
+
+    def _launch(self, session: Session, record: LaunchRecord, conn: Any, site_vo: Any) -> tuple[Any, list[Service]]:
         deadline = time.monotonic() + self.settings.launch_timeout
+        mounted = self._volumes(conn, session, deadline)
+        userdata = render(session, str(session.uuid), record.token or "", mounted)
+        spec = self._spec(session, site_vo, userdata, [volume_id for volume_id, _ in mounted])
         launched = cloud.launch(conn, spec, deadline, lambda text: self._message(session.uuid, text))
         record.state, record.server_id, record.address = "launched", launched.server_id, launched.address
         record.objects = {"server": launched.server_id, "floating_ip": launched.floating_ip_id}

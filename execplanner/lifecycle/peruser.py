@@ -69,11 +69,10 @@ class UserCredentials:
             )
             return
         sealed = self.sealer.seal(credential.secret)
+        site, vo = session.placement.site, session.placement.vo
 
         def save(conn: Any) -> None:
-            record = launches.ensure(
-                conn, session.uuid, session.placement.site, session.placement.vo, datetime.now(UTC)
-            )  # type: ignore[union-attr]
+            record = launches.ensure(conn, session.uuid, site, vo, datetime.now(UTC))
             record.credential_id, record.credential_sealed, record.credential_expires = credential.id, sealed, expires
             record.identity = f"{owner or 'the caller'} (application credential {credential.id})"
             launches.save(conn, record, datetime.now(UTC))

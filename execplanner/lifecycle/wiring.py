@@ -14,7 +14,7 @@ from datetime import timedelta
 from execplanner.catalogue.model import Catalogue
 from execplanner.cloud.sealing import Sealer
 from execplanner.config import Settings
-from execplanner.lifecycle import driver
+from execplanner.lifecycle import driver as driving
 from execplanner.lifecycle.credentials import CredentialSource, robot_from_settings
 from execplanner.lifecycle.peruser import UserCredentials
 from execplanner.model.documents import Session
@@ -37,12 +37,12 @@ class LaunchWiring:
     catalogue: Callable[[], Catalogue]
     credentials: CredentialSource
     sealer: Sealer | None = None
-    driver: driver.Driver | None = None
+    driver: driving.Driver | None = None
     users: UserCredentials | None = None
 
-    def driver_settings(self) -> driver.DriverSettings:
+    def driver_settings(self) -> driving.DriverSettings:
         s = self.settings
-        return driver.DriverSettings(
+        return driving.DriverSettings(
             replica=s.replica_id or f"{socket.gethostname()}:{os.getpid()}",
             launch_timeout=s.launch_timeout,
             ready_timeout=s.ready_timeout,
@@ -57,9 +57,9 @@ class LaunchWiring:
             self.users = UserCredentials(store, self.catalogue, self.sealer, margin)
             if self.sealer is None:
                 log.warning("per_user_launch_disabled reason='no credential_key_file: robot credentials only'")
-        self.driver = driver.Driver(store, self.catalogue, self.credentials, self.driver_settings())
+        self.driver = driving.Driver(store, self.catalogue, self.credentials, self.driver_settings())
         return asyncio.create_task(
-            driver.run(self.driver, self.settings.scheduler_interval, self.settings.reconcile_interval, stop)
+            driving.run(self.driver, self.settings.scheduler_interval, self.settings.reconcile_interval, stop)
         )
 
     def accepted(self, session: Session, token: str | None, owner: str | None) -> None:

@@ -12,9 +12,8 @@ import pytest
 import requests
 
 from execplanner.catalogue import Catalogue, default_catalogue_path
-from execplanner.catalogue.bundled import CANONICAL_SIM_URL, rebase
 from execplanner.simcloud import SimFederation
-from execplanner.simcloud.testing import simcloud_fresh  # noqa: F401 - fixture
+from execplanner.simcloud.default_catalogue import CANONICAL_SIM_URL, rebase
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "requests"
 JSON = {"Accept": "application/json", "Content-Type": "application/json"}
@@ -114,7 +113,7 @@ def test_robot_mode_against_sites_of_its_own_survives_sigkill(
     service_factory: Any,
     http: requests.Session,
     wait_for: Any,
-    simcloud_fresh: SimFederation,  # noqa: F811
+    simcloud_fresh: SimFederation,
     tmp_path: Path,
 ) -> None:
     """`--cloud egi` on a federation outside the service: SIGKILLed while AVAILABLE, the service restarts,

@@ -13,7 +13,6 @@ import pytest
 import requests
 
 from execplanner.catalogue import Catalogue, default_catalogue_path
-from execplanner.catalogue.bundled import CANONICAL_SIM_URL, rebase
 from execplanner.cloud import launch as cloud
 from execplanner.cloud.connection import OidcToken, SiteProject, connect
 from execplanner.cloud.sealing import Sealer, new_key
@@ -34,7 +33,7 @@ from execplanner.model.documents import (
 from execplanner.model.phase import Phase
 from execplanner.model.requirements import ExecutableKind
 from execplanner.simcloud import SimFederation, entitlement
-from execplanner.simcloud.testing import simcloud_fresh  # noqa: F401 - fixture
+from execplanner.simcloud.default_catalogue import CANONICAL_SIM_URL, rebase
 from execplanner.store import launches, records
 from execplanner.store.database import Store
 
@@ -43,7 +42,7 @@ KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBv6l4Cw1T9jX1xkO8b5Tq4pZq9k9f5yHq2f0
 
 
 @pytest.fixture
-def catalogue(simcloud_fresh: SimFederation) -> Catalogue:  # noqa: F811
+def catalogue(simcloud_fresh: SimFederation) -> Catalogue:
     return rebase(Catalogue.load(default_catalogue_path()), CANONICAL_SIM_URL, simcloud_fresh.base_url)
 
 
@@ -133,7 +132,7 @@ def _messages(session: Session) -> str:
 def test_a_whole_lease_from_accept_to_completed_leaves_nothing(
     store: Store,
     catalogue: Catalogue,
-    simcloud_fresh: SimFederation,  # noqa: F811
+    simcloud_fresh: SimFederation,
 ) -> None:
     driver = _driver(store, catalogue, simcloud_fresh)
     session = _session(catalogue, datetime.now(UTC), seconds=3, ssh=True)
@@ -163,7 +162,7 @@ def test_a_whole_lease_from_accept_to_completed_leaves_nothing(
 def test_a_session_starting_later_waits_then_launches(
     store: Store,
     catalogue: Catalogue,
-    simcloud_fresh: SimFederation,  # noqa: F811
+    simcloud_fresh: SimFederation,
 ) -> None:
     driver = _driver(store, catalogue, simcloud_fresh)
     session = _session(catalogue, datetime.now(UTC) + timedelta(seconds=2), seconds=60)
@@ -177,7 +176,7 @@ def test_a_session_starting_later_waits_then_launches(
 def test_boot_error_fails_with_novas_message_and_cleans_up(
     store: Store,
     catalogue: Catalogue,
-    simcloud_fresh: SimFederation,  # noqa: F811
+    simcloud_fresh: SimFederation,
 ) -> None:
     simcloud_fresh.faults.inject(SITE, "compute.servers.create", "server_error", message="hypervisor on fire")
     driver = _driver(store, catalogue, simcloud_fresh)
@@ -191,7 +190,7 @@ def test_boot_error_fails_with_novas_message_and_cleans_up(
 def test_no_floating_ip_left_fails_with_a_clear_reason(
     store: Store,
     catalogue: Catalogue,
-    simcloud_fresh: SimFederation,  # noqa: F811
+    simcloud_fresh: SimFederation,
 ) -> None:
     simcloud_fresh.faults.inject(SITE, "network.floatingips.create", "pool_empty", times=None)
     driver = _driver(store, catalogue, simcloud_fresh)
@@ -205,7 +204,7 @@ def test_no_floating_ip_left_fails_with_a_clear_reason(
 def test_transient_errors_are_retried_with_backoff(
     store: Store,
     catalogue: Catalogue,
-    simcloud_fresh: SimFederation,  # noqa: F811
+    simcloud_fresh: SimFederation,
 ) -> None:
     simcloud_fresh.faults.inject(SITE, "compute.servers.create", "error", status=503, times=2)
     driver = _driver(store, catalogue, simcloud_fresh, retry_base=0.1)
@@ -219,7 +218,7 @@ def test_transient_errors_are_retried_with_backoff(
 def test_cancel_while_preparing_cleans_up(
     store: Store,
     catalogue: Catalogue,
-    simcloud_fresh: SimFederation,  # noqa: F811
+    simcloud_fresh: SimFederation,
 ) -> None:
     simcloud_fresh.set_boot_delay(SITE, 2.0)
     driver = _driver(store, catalogue, simcloud_fresh)
@@ -235,7 +234,7 @@ def test_cancel_while_preparing_cleans_up(
 def test_a_retried_launch_finds_its_server_and_reconcile_deletes_orphans(
     store: Store,
     catalogue: Catalogue,
-    simcloud_fresh: SimFederation,  # noqa: F811
+    simcloud_fresh: SimFederation,
 ) -> None:
     site = simcloud_fresh.site(SITE)
     conn = connect(SiteProject(SITE, site.auth_url, site.vos[VO]), OidcToken(simcloud_fresh.demo_token))
@@ -280,7 +279,7 @@ def _per_user(store: Store, catalogue: Catalogue, fed: SimFederation) -> tuple[D
 def test_per_user_application_credential_launches_sealed_and_is_deleted_at_the_end(
     store: Store,
     catalogue: Catalogue,
-    simcloud_fresh: SimFederation,  # noqa: F811
+    simcloud_fresh: SimFederation,
 ) -> None:
     driver, users, sealer = _per_user(store, catalogue, simcloud_fresh)
     session = _session(catalogue, datetime.now(UTC), seconds=60)
@@ -308,7 +307,7 @@ def test_per_user_application_credential_launches_sealed_and_is_deleted_at_the_e
 def test_a_revoked_user_credential_fails_the_session_with_a_reason(
     store: Store,
     catalogue: Catalogue,
-    simcloud_fresh: SimFederation,  # noqa: F811
+    simcloud_fresh: SimFederation,
 ) -> None:
     driver, users, _ = _per_user(store, catalogue, simcloud_fresh)
     session = _session(catalogue, datetime.now(UTC), seconds=60)
@@ -326,7 +325,7 @@ def test_a_revoked_user_credential_fails_the_session_with_a_reason(
 def test_without_a_key_per_user_launch_is_off_and_says_so(
     store: Store,
     catalogue: Catalogue,
-    simcloud_fresh: SimFederation,  # noqa: F811
+    simcloud_fresh: SimFederation,
 ) -> None:
     users = UserCredentials(store, lambda: catalogue, None, timedelta(hours=1))
     session = _session(catalogue, datetime.now(UTC), seconds=60)
