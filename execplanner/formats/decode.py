@@ -84,7 +84,8 @@ def detect_dialect(tree: dict[str, Any]) -> Dialect:
             return True
         return isinstance(node.get("type"), str) and uris.is_2026(node["type"])
 
-    nodes = [tree, tree.get("executable"), tree.get("compute"), *as_list(tree.get("data"))]
+    nodes = [tree, tree.get("executable"), *as_list(tree.get("compute")), *as_list(tree.get("computer"))]
+    nodes += as_list(tree.get("data"))
     if isinstance(tree.get("update"), dict):
         nodes.append(tree["update"])
     return Dialect.CALYCOPIS_2026 if any(looks_2026(n) for n in nodes) else Dialect.BROKER_2025

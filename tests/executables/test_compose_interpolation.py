@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from execplanner.errors import InvalidExecutable
 from execplanner.executables.compose import compose_requirements
@@ -50,3 +52,8 @@ services:
     assert [p.port for p in record.network.ports] == [80]
     chosen = compose_requirements(compose, "compose.yaml", environment={"buildtag": "2.1"})
     assert chosen.runtime.images[0].reference.endswith("app:2.1")
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters="$"), max_size=60))
+def test_text_without_dollars_is_not_changed_by_interpolation(text):
+    assert interpolate_text(text, {}) == text
