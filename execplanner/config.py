@@ -9,6 +9,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -42,6 +43,38 @@ class Settings(BaseModel):
         None, description="Public base URL used in hrefs and Location headers; default derived from the request."
     )
     max_body_bytes: int = Field(1024 * 1024, gt=0, description="Largest request body accepted (413 beyond).")
+    max_document_nodes: int = Field(
+        10_000,
+        gt=0,
+        description="Most elements, keys and values a request document may have once YAML aliases are expanded "
+        "(checked while parsing; 400 beyond).",
+    )
+    max_document_depth: int = Field(64, gt=0, le=256, description="Deepest nesting of a request document (400 beyond).")
+    parse_timeout_seconds: float = Field(
+        2.0, gt=0, description="Longest a request document may take to parse and validate, off the event loop (400)."
+    )
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, description="A connection must send a request's complete headers within this time, or is closed."
+    )
+    body_timeout_seconds: float = Field(
+        30.0, gt=0, description="A request's body must arrive whole within this time (408, connection closed)."
+    )
+    keepalive_timeout_seconds: int = Field(
+        5, gt=0, description="An idle keep-alive connection is closed after this many seconds."
+    )
+    max_connections: int = Field(
+        1024, gt=0, description="Most concurrent connections and requests; beyond it requests get 503."
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names (Host header) the service answers for, comma-separated in the environment; "
+        "default: the listen address, loopback names and the base URL's host; '*' allows any (400 otherwise).",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For/-Proto headers are "
+        "honoured, comma-separated in the environment; default none: the headers are ignored.",
+    )
     offer_expiry_seconds: int = Field(300, gt=0, description="How long an offer holds its capacity.")
     max_offers: int = Field(4, ge=1, le=32, description="Most offers in one offer set.")
     default_vo: str = Field("vo.access.egi.eu", description="VO assumed when neither request nor token names one.")
@@ -108,7 +141,7 @@ class Settings(BaseModel):
         3600.0, ge=0, description="Seconds a per-user application credential outlives the session's lease."
     )
 
-    @field_validator("issuers", mode="before")
+    @field_validator("issuers", "allowed_hosts", "trusted_proxies", mode="before")
     @classmethod
     def _split_issuers(cls, value: object) -> object:
         if isinstance(value, str):
@@ -120,6 +153,17 @@ class Settings(BaseModel):
         if self.require_token and not self.issuers:
             raise ValueError("require_token needs at least one trusted issuer (EXECPLANNER_ISSUERS)")
         return self
+
+    @property
+    def hosts(self) -> list[str]:
+        """The Host header values answered: `allowed_hosts`, or the listen address, loopback names and the base
+        URL's host. Links are written from the base URL when there is one, else from the (allowed) Host."""
+        if self.allowed_hosts:
+            return list(self.allowed_hosts)
+        hosts = [self.host, "localhost", "127.0.0.1", "::1", "[::1]"]
+        if self.base_url:
+            hosts.append(urlsplit(self.base_url).hostname or "")
+        return [h for h in dict.fromkeys(hosts) if h]
 
     @property
     def database_url(self) -> str:

@@ -32,6 +32,17 @@ class BodyTooLarge(InvalidRequest):
     status = 413
 
 
+class RequestTimeout(InvalidRequest):
+    """The request's body did not arrive in time: 408, and the connection is closed."""
+
+    status = 408
+
+
+class DocumentTooCostly(InvalidRequest):
+    """A document over one of the limits on reading it (expanded size, depth, parse time): refused before it costs
+    more."""
+
+
 class NotFound(ExecPlannerError):
     status = 404
 

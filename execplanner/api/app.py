@@ -22,6 +22,7 @@ from execplanner.api import catalogue as catalogue_api
 from execplanner.api.caller import AuthenticatedHeader, verifier_for
 from execplanner.api.catalogue import LiveCatalogue
 from execplanner.api.errors import HANDLERS
+from execplanner.api.hosts import AllowedHosts
 from execplanner.booking import OfferSetWriter
 from execplanner.config import Settings
 from execplanner.errors import ExecPlannerError
@@ -60,6 +61,15 @@ def _reload_on_sighup(app: Starlette) -> None:
         loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, reload))
     except (RuntimeError, ValueError, NotImplementedError):
         log.debug("sighup_unavailable (not the main thread)")
+
+
+def _middleware(settings: Settings) -> list[Middleware]:
+    """Host checking first (links follow the Host header when no base URL is set), then the authenticated-caller
+    header, which only means something when tokens are checked."""
+    stack = [Middleware(AllowedHosts, hosts=settings.hosts)]
+    if settings.issuers:
+        stack.append(Middleware(AuthenticatedHeader))
+    return stack
 
 
 def create_app(
@@ -114,7 +124,7 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         exception_handlers=HANDLERS,
-        middleware=[Middleware(AuthenticatedHeader)] if settings.issuers else [],  # no tokens, nothing to confirm
+        middleware=_middleware(settings),
     )
     app.state.settings = settings
     app.state.catalogue = live

@@ -22,7 +22,6 @@ from execplanner.errors import IllegalTransition, InvalidRequest, NotFound
 from execplanner.executables.protocol import describe_inline
 from execplanner.formats import decode, encode
 from execplanner.formats.media import Format
-from execplanner.formats.schemas import validate_xml
 from execplanner.lifecycle.transitions import client_options
 from execplanner.model.documents import OfferSet, OfferSetRequest, Session
 from execplanner.model.message import Message
@@ -66,9 +65,7 @@ def _session_response(request: Request, session: Session, fmt: Format, status: i
 async def _read_request(request: Request) -> tuple[OfferSetRequest | None, dict[str, Any], list[Message]]:
     """The offer-set request, or (None, tree, reasons) when it names an executable we cannot run."""
     settings = request.app.state.settings
-    tree, fmt, body = await read_document(request, settings.max_body_bytes, decode.ROOT_REQUEST)
-    if fmt is Format.XML:
-        validate_xml(body, decode.ROOT_REQUEST)
+    tree, _fmt, _body = await read_document(request, settings.max_body_bytes, decode.ROOT_REQUEST, validate=True)
     try:
         return describe_inline(decode.read_offerset_request(tree)), tree, []
     except decode.UnknownExecutableType as exc:
@@ -131,9 +128,7 @@ async def post_session(request: Request) -> Response:
     uuid = _uuid(request)
     caller = await caller_of(request)
     settings = request.app.state.settings
-    tree, body_fmt, body = await read_document(request, settings.max_body_bytes, decode.ROOT_UPDATE)
-    if body_fmt is Format.XML:
-        validate_xml(body, decode.ROOT_UPDATE)
+    tree, _fmt, _body = await read_document(request, settings.max_body_bytes, decode.ROOT_UPDATE, validate=True)
     update = decode.read_update(tree)
     dialect = decode.detect_dialect(tree)
 

@@ -77,6 +77,7 @@ def serve(config_file: Path | None, **flags: object) -> None:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
     from execplanner.api.app import create_app
+    from execplanner.api.connections import uvicorn_config
 
     simulated, credentials = None, None
     if settings.cloud == "sim":
@@ -90,15 +91,7 @@ def serve(config_file: Path | None, **flags: object) -> None:
         if simulated is not None:
             simulated.stop()
         raise click.ClickException(exc.message) from exc
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        lifespan="on",
-        server_header=False,
-    )
-    server = _Server(config)
+    server = _Server(uvicorn_config(app, settings))
 
     async def announce() -> None:
         while not server.started:

@@ -35,7 +35,9 @@ async def on_execplanner_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ExecPlannerError)
     if exc.status >= 500:
         log.error("request_failed path=%s error=%s", request.url.path, exc.message)
-    response = error_response(request, exc.status, exc.message, exc.details)
+    # a body refused before it was read whole (too large, too slow) leaves the connection unusable: close it
+    headers = {"Connection": "close"} if exc.status in (408, 413) else None
+    response = error_response(request, exc.status, exc.message, exc.details, headers=headers)
     if exc.status == 401:
         verifier = getattr(request.app.state, "verifier", None)
         for challenge in verifier.challenges() if verifier is not None else ["Bearer"]:

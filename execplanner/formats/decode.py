@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from execplanner.errors import InvalidRequest
-from execplanner.formats import uris
+from execplanner.formats import bounds, uris
 from execplanner.formats.iso8601 import (
     parse_duration,
     parse_interval,
@@ -263,14 +263,17 @@ def _read_schedule(node: Any) -> ScheduleRequest:
         duration_min = _duration(duration)
     if duration_min and duration_max and duration_max < duration_min:
         raise InvalidRequest("schedule.requested.duration: max is shorter than min")
-    starts: list[Interval] = [parse_interval(str(item)) for item in as_list(requested.get("start"))]
+    starts: list[Interval] = [
+        bounds.interval(parse_interval, str(item), f"schedule.requested.start[{index}]")
+        for index, item in enumerate(as_list(requested.get("start")))
+    ]
     return ScheduleRequest(duration_min=duration_min, duration_max=duration_max, start=starts)
 
 
 def _duration(value: Any) -> timedelta | None:
     if value in (None, ""):
         return None
-    delta = parse_duration(str(value))
+    delta = bounds.duration(parse_duration, str(value), "schedule.requested.duration")
     if delta <= timedelta(0):
         raise InvalidRequest(f"a requested duration must be positive, not '{value}'")
     return delta

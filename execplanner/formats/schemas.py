@@ -11,6 +11,7 @@ import xmlschema
 from lxml import etree
 
 from execplanner.errors import ExecPlannerError, InvalidRequest
+from execplanner.formats.bounds import DocumentLimits
 
 _XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
@@ -56,14 +57,14 @@ def _without_namespaces(element: Any) -> Any:
     return element
 
 
-def validate_xml(data: bytes, root: str) -> None:
-    """Refuse an XML document that does not match our XSD, naming the first problem."""
+def validate_xml(data: bytes, root: str, limits: DocumentLimits | None = None) -> None:
+    """Refuse an XML document that does not match our XSD, naming the first problem (only the first is looked
+    for: collecting every error of a hostile document costs more than quadratic time)."""
     from execplanner.formats.xmltree import parse_element
 
-    element = _without_namespaces(parse_element(data))
-    errors = list(xsd().iter_errors(element))
-    if errors:
-        first = errors[0]
+    element = _without_namespaces(parse_element(data, limits))
+    first = next(iter(xsd().iter_errors(element)), None)
+    if first is not None:
         where = getattr(first, "path", None) or "document"
         reason = getattr(first, "reason", None) or str(first).splitlines()[0]
         if len(reason) > 200:

@@ -1,7 +1,9 @@
 """Bytes ↔ a plain tree (dicts, lists, scalars) for JSON, YAML and XML, parsed defensively.
 
 Every parser here refuses what could hurt the service: YAML alias bombs and arbitrary tags, XML DTDs and
-entities, non-mapping roots. Each failure is an `InvalidRequest` whose message tells the client what was wrong.
+entities, non-mapping roots. The work of reading is bounded *while* reading (`bounds.DocumentLimits`: expanded
+nodes, depth, characters, seconds), so a parser never builds what a limit would refuse afterwards. Each failure
+is an `InvalidRequest` whose message tells the client what was wrong.
 """
 
 from __future__ import annotations
@@ -9,73 +11,132 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+from yaml.events import AliasEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from execplanner import _json
 from execplanner.errors import InvalidRequest
-from execplanner.formats import xmltree
+from execplanner.formats import bounds, xmltree
+from execplanner.formats.bounds import DocumentLimits
 from execplanner.formats.media import Format
 
 MAX_YAML_ALIASES = 64
-MAX_DEPTH = 64
+MAX_DEPTH = DocumentLimits().max_depth
 
 
 class _BoundedLoader(yaml.SafeLoader):
-    """SafeLoader that refuses more than a handful of aliases (billion-laughs documents)."""
+    """SafeLoader that measures the *expanded* document as it composes it: every node's expanded size (nodes and
+    characters) and height is known when the node is complete, so an alias costs one lookup and a billion-laughs
+    document is refused after composing a few hundred nodes, not after expanding them."""
 
-    def __init__(self, stream: Any) -> None:
+    limits: DocumentLimits = DocumentLimits()
+
+    def __init__(self, stream: Any, limits: DocumentLimits) -> None:
         super().__init__(stream)
+        self.limits = limits
+        self._deadline = limits.deadline()
         self._aliases = 0
+        self._depth = 0
+        self._measure: dict[int, tuple[int, int, int]] = {}  # id(node) -> (nodes, characters, height)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
+        self._deadline.check()
+        if self.check_event(AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_YAML_ALIASES:
                 raise InvalidRequest(f"YAML document uses more than {MAX_YAML_ALIASES} aliases; refused")
-        return super().compose_node(parent, index)
+            node = super().compose_node(parent, index)
+            if id(node) not in self._measure:
+                raise InvalidRequest("YAML document contains a recursive alias; refused")
+            self._check(self._measure[id(node)])
+            return node
+        self._depth += 1
+        if self._depth > self.limits.max_depth:
+            raise bounds.too_deep(self.limits)
+        node = super().compose_node(parent, index)
+        self._depth -= 1
+        self._measure[id(node)] = measure = self._measured(node)
+        self._check(measure)
+        return node
+
+    def _measured(self, node: Node) -> tuple[int, int, int]:
+        if isinstance(node, ScalarNode):
+            return 1, len(node.value), 0
+        children: list[Node] = []
+        if isinstance(node, SequenceNode):
+            children = node.value
+        elif isinstance(node, MappingNode):
+            children = [part for pair in node.value for part in pair]
+        parts = [self._measure[id(child)] for child in children]
+        return 1 + sum(p[0] for p in parts), sum(p[1] for p in parts), 1 + max((p[2] for p in parts), default=0)
+
+    def _check(self, measure: tuple[int, int, int]) -> None:
+        nodes, characters, height = measure
+        problem = None
+        if nodes > self.limits.max_nodes:
+            problem = bounds.too_many_nodes(self.limits)
+        elif characters > self.limits.max_characters:
+            problem = bounds.too_long(self.limits)
+        elif self._depth + height > self.limits.max_depth:
+            problem = bounds.too_deep(self.limits)
+        if problem is not None and self._aliases:
+            problem.message = f"with its {self._aliases} YAML aliases expanded, {problem.message}"
+        if problem is not None:
+            raise problem
+
+    def construct_yaml_int(self, node: ScalarNode) -> Any:
+        """An integer literal longer than any value we accept stays text, refused by `check_values` by name."""
+        digits = node.value.replace("_", "").lstrip("+-")
+        if len(digits) > bounds.MAX_INTEGER_DIGITS:
+            return bounds.OversizedInteger(digits)
+        return super().construct_yaml_int(node)
 
 
-def load_yaml(data: bytes | str) -> Any:
+_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _BoundedLoader.construct_yaml_int)
+
+
+def load_yaml(data: bytes | str, limits: DocumentLimits | None = None) -> Any:
+    loader = _BoundedLoader(data, limits or DocumentLimits())
     try:
-        return yaml.load(data, Loader=_BoundedLoader)  # noqa: S506 — a SafeLoader subclass
+        return loader.get_single_data()
     except InvalidRequest:
         raise
     except yaml.YAMLError as exc:
         raise InvalidRequest(f"malformed YAML: {_first_line(exc)}") from exc
     except RecursionError as exc:
         raise InvalidRequest("YAML document is nested too deeply") from exc
+    finally:
+        loader.dispose()
 
 
 def _first_line(exc: Exception) -> str:
     return " ".join(str(exc).split())[:300]
 
 
-def _check_depth(value: Any, depth: int = 0) -> None:
-    if depth > MAX_DEPTH:
-        raise InvalidRequest(f"document is nested more than {MAX_DEPTH} levels deep")
-    if isinstance(value, dict):
-        for item in value.values():
-            _check_depth(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _check_depth(item, depth + 1)
+def _load_json(data: bytes, limits: DocumentLimits) -> Any:
+    try:
+        tree = _json.loads(data)
+    except (_json.DecodeError, RecursionError) as exc:
+        raise InvalidRequest(f"malformed JSON: {_first_line(exc)}") from exc
+    bounds.check_shape(tree, limits)
+    return tree
 
 
-def parse(data: bytes, fmt: Format, *, root: str | None = None) -> dict[str, Any]:
-    """Parse a request body into a mapping. `root`, for XML, is the expected root element name."""
+def parse(data: bytes, fmt: Format, *, root: str | None = None, limits: DocumentLimits | None = None) -> dict[str, Any]:
+    """Parse a request body into a mapping whose every value is in range (`bounds.check_values`).
+    `root`, for XML, is the expected root element name. CPU-bound: callers on the event loop run it in a thread."""
+    limits = limits or DocumentLimits()
     if not data.strip():
         raise InvalidRequest("the request body is empty")
     if fmt is Format.XML:
-        tree = xmltree.parse(data, root=root)
+        tree = xmltree.parse(data, root=root, limits=limits)
     elif fmt is Format.YAML:
-        tree = load_yaml(data)
+        tree = load_yaml(data, limits)
     else:
-        try:
-            tree = _json.loads(data)
-        except (_json.DecodeError, RecursionError) as exc:
-            raise InvalidRequest(f"malformed JSON: {_first_line(exc)}") from exc
+        tree = _load_json(data, limits)
     if not isinstance(tree, dict):
         raise InvalidRequest(f"the {fmt.value.upper()} document must be a mapping at its top level")
-    _check_depth(tree)
+    bounds.check_values(tree)
     return tree
 
 
