@@ -4,6 +4,8 @@ a 400 error document, like starlette's TrustedHostMiddleware but in the client's
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -13,12 +15,15 @@ from execplanner.api.errors import error_response
 UNCHECKED_PATHS = frozenset({"/healthz"})
 
 
+# A host name or IPv4 address, or a bracketed IPv6 literal, and an optional port: nothing else may reach a link
+# (`127.0.0.1:1@evil.example` would otherwise write `http://127.0.0.1:1@evil.example/...`).
+_HOST_HEADER = re.compile(r"(?P<host>\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)(?::\d{1,5})?")
+
+
 def host_of(header: str) -> str:
-    """The host part of a Host header, lower-case; an IPv6 literal keeps its brackets."""
-    header = header.strip().lower()
-    if header.startswith("["):
-        return header.split("]", 1)[0] + "]"
-    return header.split(":", 1)[0]
+    """The host part of a Host header, lower-case (an IPv6 literal keeps its brackets); '' when malformed."""
+    match = _HOST_HEADER.fullmatch(header.strip().lower())
+    return match.group("host") if match else ""
 
 
 class AllowedHosts:
@@ -31,6 +36,8 @@ class AllowedHosts:
         self.suffixes = tuple(h[1:].lower() for h in hosts if h.startswith("*."))
 
     def allows(self, host: str) -> bool:
+        if not host:
+            return False  # malformed: never, whatever the list
         return self.any or host in self.exact or (bool(self.suffixes) and host.endswith(self.suffixes))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -42,5 +49,6 @@ class AllowedHosts:
         if self.allows(host):
             await self.app(scope, receive, send)
             return
-        text = f"this service does not answer for host '{host[:100]}'; configure base_url or allowed_hosts"
+        shown = host or request.headers.get("host", "")[:100]
+        text = f"this service does not answer for host '{shown}'; configure base_url or allowed_hosts"
         await error_response(request, 400, text)(scope, receive, send)

@@ -96,7 +96,10 @@ _BoundedLoader.add_constructor("tag:yaml.org,2002:int", _BoundedLoader.construct
 
 
 def load_yaml(data: bytes | str, limits: DocumentLimits | None = None) -> Any:
-    loader = _BoundedLoader(data, limits or DocumentLimits())
+    try:
+        loader = _BoundedLoader(data, limits or DocumentLimits())  # reads the first bytes: may refuse them
+    except yaml.YAMLError as exc:
+        raise InvalidRequest(f"malformed YAML: {_first_line(exc)}") from exc
     try:
         return loader.get_single_data()
     except InvalidRequest:
