@@ -15,7 +15,7 @@ from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from execplanner import _json
-from execplanner.errors import InvalidRequest
+from execplanner.errors import DocumentTooCostly, InvalidRequest
 from execplanner.formats import bounds, xmltree
 from execplanner.formats.bounds import DocumentLimits
 from execplanner.formats.media import Format
@@ -80,7 +80,7 @@ class _BoundedLoader(yaml.SafeLoader):
         elif self._depth + height > self.limits.max_depth:
             problem = bounds.too_deep(self.limits)
         if problem is not None and self._aliases:
-            problem.message = f"with its {self._aliases} YAML aliases expanded, {problem.message}"
+            raise DocumentTooCostly(f"with its {self._aliases} YAML aliases expanded, {problem.message}")
         if problem is not None:
             raise problem
 
