@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from execplanner.errors import InvalidRequest
-from execplanner.formats import uris
+from execplanner.formats import bounds, uris
 from execplanner.formats.iso8601 import format_duration, parse_duration
 from execplanner.model.documents import (
+    MAX_QUANTITY,
     ComputeResource,
     Dialect,
     Executable,
@@ -75,7 +77,7 @@ def _given(resources: dict[str, Any], key: str) -> str | None:
     return None if value in (None, "") else str(value)
 
 
-def _int(resources: dict[str, Any], key: str) -> int | None:
+def _read_int(resources: dict[str, Any], key: str) -> int | None:
     value = _given(resources, key)
     if value is None:
         return None
@@ -85,7 +87,7 @@ def _int(resources: dict[str, Any], key: str) -> int | None:
     return int(match.group(1))
 
 
-def _memory_gib(resources: dict[str, Any], key: str) -> int | None:
+def _read_memory_gib(resources: dict[str, Any], key: str) -> int | None:
     """GiB in `8`, `8G`, `8Gi`, `8GB`, `8GiB`, `512M`, `1T` (binary multiples; a bare number is GiB, as the note
     says). A minimum is rounded up to whole GiB, a maximum down: a bound stays a bound."""
     value = _given(resources, key)
@@ -102,11 +104,38 @@ def _memory_gib(resources: dict[str, Any], key: str) -> int | None:
     return math.ceil(gib) if key.startswith("min") else math.floor(gib)
 
 
+def _int(resources: dict[str, Any], key: str) -> int | None:
+    return _bounded(_read_int, resources, key)
+
+
+def _memory_gib(resources: dict[str, Any], key: str) -> int | None:
+    return _bounded(_read_memory_gib, resources, key)
+
+
+def _bounded(read: Callable[[dict[str, Any], str], int | None], resources: dict[str, Any], key: str) -> int | None:
+    """A quantity as `read` reads it, refused (400) beyond what the model holds rather than failing on it."""
+    try:
+        number = read(resources, key)
+    except (ValueError, OverflowError) as exc:  # thousands of digits, or a size that overflows a float
+        raise InvalidRequest(f"resources.{key} is out of range") from exc
+    if number is not None and number > MAX_QUANTITY:
+        raise InvalidRequest(f"resources.{key} must be at most {MAX_QUANTITY}, not {number}")
+    return number
+
+
 def _duration(resources: dict[str, Any], key: str) -> timedelta | None:
-    """Seconds as a bare number, `5s`, `5m`, `2h`, `1d`, `1h30m`, or an ISO 8601 duration (`PT5M`)."""
+    """A positive duration within `bounds.MAX_DURATION` (400 otherwise, never an overflow)."""
     value = _given(resources, key)
     if value is None:
         return None
+    delta = bounds.duration(lambda text: _read_duration(text, key), value, f"resources.{key}")
+    if delta <= timedelta(0):
+        raise InvalidRequest(f"resources.{key} must be a positive duration, not '{value}'")
+    return delta
+
+
+def _read_duration(value: str, key: str) -> timedelta:
+    """Seconds as a bare number, `5s`, `5m`, `2h`, `1d`, `1h30m`, or an ISO 8601 duration (`PT5M`)."""
     if _WHOLE.match(value):
         return timedelta(seconds=int(value))
     if _CLOCK.match(value):

@@ -123,3 +123,32 @@ def test_accepted_borderline_documents_read_back_in_every_format(service, body):
             for session_accept in ACCEPTS:
                 session = requests.get(offer["href"], headers={"Accept": session_accept}, timeout=30)
                 assert session.status_code == 200, (session_accept, session.text[:300])
+
+
+@pytest.mark.parametrize(
+    "parameter,value",
+    [
+        ("resources.mincores", "2147483648"),
+        ("resources.maxmemory", "9" * 30),
+        ("resources.minduration", "P99999999999D"),
+        ("resources.maxduration", "99999999999999999999"),
+        ("resources.minduration", "-PT1H"),
+    ],
+)
+def test_note_questions_out_of_range_are_400(service, parameter, value):
+    """Found by `make fuzz`: the 2022-note `/accepts` answered these with a 500."""
+    answer = requests.get(
+        service.url("/accepts"), params={"tasktype": "uri://jupyter-notebook", parameter: value}, timeout=30
+    )
+    assert answer.status_code == 400, answer.text[:300]
+    assert parameter in answer.json()["messages"][0]["message"]
+
+
+def test_note_question_echoes_a_huge_numeral_as_text(service):
+    answer = requests.get(
+        service.url("/accepts"),
+        params={"tasktype": "uri://jupyter-notebook", "resources.maxstartup": "9" * 5000},
+        headers={"Accept": "application/xml"},
+        timeout=30,
+    )
+    assert answer.status_code < 500, answer.text[:300]
