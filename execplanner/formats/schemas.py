@@ -61,7 +61,8 @@ def _without_namespaces(element: Any) -> Any:
 @cache
 def _declared_names() -> frozenset[str]:
     """Every element name our XSD declares anywhere (it has no wildcards)."""
-    return frozenset(c.local_name for c in xsd().iter_components(xsd_classes=(XsdElement,)) if c.name)
+    components = xsd().iter_components(xsd_classes=(XsdElement,))
+    return frozenset(c.local_name for c in components if isinstance(c, XsdElement) and c.local_name)
 
 
 def _refuse_undeclared(element: Any, root: str) -> None:

@@ -55,6 +55,8 @@ class _BoundedLoader(yaml.SafeLoader):
             raise bounds.too_deep(self.limits)
         node = super().compose_node(parent, index)
         self._depth -= 1
+        if node is None:
+            return node
         self._measure[id(node)] = measure = self._measured(node)
         self._check(measure)
         return node
