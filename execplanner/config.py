@@ -160,7 +160,8 @@ class Settings(BaseModel):
         URL's host. Links are written from the base URL when there is one, else from the (allowed) Host."""
         if self.allowed_hosts:
             return list(self.allowed_hosts)
-        hosts = [self.host, "localhost", "127.0.0.1", "::1", "[::1]"]
+        listen = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal, as a Host header has it
+        hosts = [listen, "localhost", "127.0.0.1", "[::1]"]
         if self.base_url:
             hosts.append(urlsplit(self.base_url).hostname or "")
         return [h for h in dict.fromkeys(hosts) if h]

@@ -49,3 +49,14 @@ def test_unknown_toml_key_is_refused(tmp_path):
     toml.write_text("prot = 1\n")
     with pytest.raises(ExecPlannerError):
         load_settings(config_file=toml, environ={})
+
+
+def test_allowed_hosts_default_to_listen_address_loopback_and_base_url():
+    settings = load_settings(environ={"EXECPLANNER_HOST": "fd00::5", "EXECPLANNER_BASE_URL": "https://eb.example.org/x"})
+    assert settings.hosts == ["[fd00::5]", "localhost", "127.0.0.1", "[::1]", "eb.example.org"]
+    given = load_settings(environ={"EXECPLANNER_ALLOWED_HOSTS": "a.example, *.b.example"})
+    assert given.hosts == ["a.example", "*.b.example"]
+    assert load_settings(environ={"EXECPLANNER_TRUSTED_PROXIES": "10.0.0.1,10.1.0.0/16"}).trusted_proxies == [
+        "10.0.0.1",
+        "10.1.0.0/16",
+    ]
