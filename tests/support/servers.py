@@ -102,6 +102,7 @@ class InProcessService:
 
     def start(self, timeout: float = 30.0) -> InProcessService:
         from execplanner.api.app import create_app
+        from execplanner.api.connections import uvicorn_config
         from execplanner.config import load_settings
 
         overrides: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "data_dir": self.data_dir}
@@ -109,9 +110,8 @@ class InProcessService:
             overrides["database"] = self.database
         settings = load_settings(overrides, environ={**os.environ, **self.env})
         self.app = create_app(settings)
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", server_header=False
-        )
+        # the product's own uvicorn settings (deadlines, connection limits, proxy headers), quieter
+        config = uvicorn_config(self.app, settings.model_copy(update={"log_level": "warning"}))
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="execplanner-in-process", daemon=True)
         self._thread.start()
