@@ -45,10 +45,11 @@ class AllowedHosts:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        host = host_of(request.headers.get("host", ""))
-        if self.allows(host):
+        header = request.headers.get("host")
+        # no Host at all (HTTP/1.0): links follow the address the connection reached, which the client cannot choose
+        if header is None or self.allows(host_of(header)):
             await self.app(scope, receive, send)
             return
-        shown = host or request.headers.get("host", "")[:100]
+        shown = host_of(header) or header[:100]
         text = f"this service does not answer for host '{shown}'; configure base_url or allowed_hosts"
         await error_response(request, 400, text)(scope, receive, send)
