@@ -28,6 +28,9 @@ MAX_INTEGER = 2**53 - 1
 MAX_INTEGER_DIGITS = 20
 # Schedules: at most ten years long, inside the years a session could sensibly run.
 MAX_DURATION = timedelta(days=3660)
+# A question that stores nothing (the 2022 note's /accepts) may name longer spans, as long as now plus the span
+# stays a date (year 9999 at most).
+MAX_QUESTION_DURATION = timedelta(days=1_000_000)
 EARLIEST_INSTANT = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_INSTANT = datetime(2200, 1, 1, tzinfo=UTC)
 # Fields that are one line by nature (identifiers, URIs, paths): not even tab or newline.
@@ -147,14 +150,16 @@ def _check_text(text: str, field: str, *, one_line: bool) -> None:
         )
 
 
-def duration(parse: Callable[[str], timedelta], text: str, where: str) -> timedelta:
-    """`parse(text)`, refused when out of range (or too large for `timedelta` at all)."""
+def duration(
+    parse: Callable[[str], timedelta], text: str, where: str, longest: timedelta = MAX_DURATION
+) -> timedelta:
+    """`parse(text)`, refused when longer than `longest` (or too large for `timedelta` at all)."""
     try:
         delta = parse(text)
     except (OverflowError, ValueError) as exc:
         raise InvalidRequest(f"'{where}': duration '{text}' is out of range") from exc
-    if abs(delta) > MAX_DURATION:
-        raise InvalidRequest(f"'{where}': duration '{text}' is longer than {MAX_DURATION.days} days")
+    if abs(delta) > longest:
+        raise InvalidRequest(f"'{where}': duration '{text}' is longer than {longest.days} days")
     return delta
 
 

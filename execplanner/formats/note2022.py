@@ -124,13 +124,14 @@ def _bounded(read: Callable[[dict[str, Any], str], int | None], resources: dict[
 
 
 def _duration(resources: dict[str, Any], key: str) -> timedelta | None:
-    """A positive duration within `bounds.MAX_DURATION` (400 otherwise, never an overflow)."""
+    """A duration, not negative, within `bounds.MAX_QUESTION_DURATION` (400 otherwise, never an overflow)."""
     value = _given(resources, key)
     if value is None:
         return None
-    delta = bounds.duration(lambda text: _read_duration(text, key), value, f"resources.{key}")
-    if delta <= timedelta(0):
-        raise InvalidRequest(f"resources.{key} must be a positive duration, not '{value}'")
+    where = f"resources.{key}"
+    delta = bounds.duration(lambda text: _read_duration(text, key), value, where, bounds.MAX_QUESTION_DURATION)
+    if delta < timedelta(0):
+        raise InvalidRequest(f"resources.{key} must not be a negative duration, not '{value}'")
     return delta
 
 
