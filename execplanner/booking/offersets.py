@@ -4,6 +4,7 @@ hold) in the same transaction as the capacity check, under the capacity lock."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from execplanner.model.documents import (
 )
 from execplanner.model.message import Message
 from execplanner.model.phase import Phase
+from execplanner.planner.calendar import Commitments
 from execplanner.planner.plan import ANONYMOUS, Caller, Offer, Planner
 from execplanner.store import records
 from execplanner.store.database import Store
@@ -89,7 +91,7 @@ class Ask:
     caller: Caller = ANONYMOUS
 
 
-def _plan_one(ask: Ask, planner: Planner, holds: list[Hold]) -> OfferSet:
+def _plan_one(ask: Ask, planner: Planner, holds: Sequence[Hold]) -> OfferSet:
     uuid = uuid4()
     expires = ask.now + ask.expiry
     request = ask.request
@@ -116,7 +118,7 @@ def create_offersets(store: Store, asks: list[Ask], planner: Planner) -> list[Of
         results: list[OfferSet | Exception] = []
         stored: list[tuple[OfferSet, dict[str, Any], str | None]] = []
         records.lock_capacity(conn)
-        holds = records.live_holds(conn, min(ask.now for ask in asks))
+        holds = Commitments(records.live_holds(conn, min(ask.now for ask in asks)))  # calendars built once
         booked: list[Hold] = []
         for ask in asks:
             try:
@@ -125,7 +127,7 @@ def create_offersets(store: Store, asks: list[Ask], planner: Planner) -> list[Of
                 results.append(exc)
                 continue
             held = holds_of(offerset.offers)
-            holds = [*holds, *held]
+            holds.extend(held)
             booked += held
             stored.append((offerset, ask.request.model_dump(mode="json"), ask.caller.owner))
             results.append(offerset)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import operator
 from bisect import bisect_left, bisect_right
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import overload
 from uuid import UUID
 
 from execplanner.catalogue.model import Quota
@@ -59,6 +60,7 @@ def envelope(pieces: list[Piece]) -> list[Piece]:
 
 Levels = tuple[int, ...]  # Usage.amounts(): plain tuples keep the sweeps in C
 _ZERO: Levels = NOTHING.amounts()
+Ceiling = tuple[int | None, ...]  # per amount: the most that may be committed (None: no limit)
 
 
 class Calendar:
@@ -95,9 +97,62 @@ class Calendar:
         """Instants after `start` at which the commitment changes: where a start could newly become free."""
         return self._times[bisect_right(self._times, start) :]
 
+    def add(self, piece: Piece) -> None:
+        """Commit one more piece (an offer set just planned), keeping the step function."""
+        if piece.end <= piece.start:
+            return
+        first, last = self._split(piece.start), self._split(piece.end)
+        amounts = piece.usage.amounts()
+        self._levels[first:last] = [tuple(map(operator.add, lv, amounts)) for lv in self._levels[first:last]]
 
-def calendars(holds: Iterable[Hold]) -> dict[Scope, Calendar]:
-    """One calendar per (site, VO); siblings of one offer set counted as their envelope."""
+    def _split(self, at: datetime) -> int:
+        i = bisect_left(self._times, at)
+        if i == len(self._times) or self._times[i] != at:
+            self._times.insert(i, at)
+            self._levels.insert(i, self._levels[i - 1] if i else _ZERO)
+        return i
+
+    def feasible(self, starts: list[datetime], length: timedelta, ceiling: Ceiling) -> Iterator[datetime]:
+        """Those of `starts` (ascending) at which the commitment stays at or below `ceiling` (per amount; negative:
+        never) throughout [start, start + length). A sliding-window maximum: one pass over the calendar."""
+        tops = {d: top for d, top in enumerate(ceiling) if top is not None}
+        if any(top < 0 for top in tops.values()):
+            return
+        windows = [_Window(self._levels, d, top) for d, top in tops.items()]
+        pushed = 0
+        for start in starts:
+            first = bisect_right(self._times, start) - 1
+            end = start + length
+            while pushed < len(self._times) and self._times[pushed] < end:
+                for window in windows:
+                    window.push(pushed)
+                pushed += 1
+            if all(window.fits_from(first) for window in windows):
+                yield start
+
+
+class _Window:
+    """The maximum of one amount over a sliding range of segments (a monotonic queue of segment indices)."""
+
+    def __init__(self, levels: list[Levels], dim: int, top: int) -> None:
+        self._levels, self._dim, self._top = levels, dim, top
+        self._queue: deque[int] = deque()
+
+    def push(self, index: int) -> None:
+        level = self._levels[index][self._dim]
+        while self._queue and self._levels[self._queue[-1]][self._dim] <= level:
+            self._queue.pop()
+        self._queue.append(index)
+
+    def fits_from(self, first: int) -> bool:
+        """True when no segment from `first` on (of those pushed) is above the top."""
+        while self._queue and self._queue[0] < first:
+            self._queue.popleft()
+        return not self._queue or self._levels[self._queue[0]][self._dim] <= self._top
+
+
+def _pieces(holds: Iterable[Hold]) -> dict[Scope, list[Piece]]:
+    """Per (site, VO), what the holds commit: siblings of one offer set as their envelope."""
     pieces: dict[Scope, list[Piece]] = defaultdict(list)
     grouped: dict[tuple[Scope, UUID], list[Piece]] = defaultdict(list)
     for hold in holds:
@@ -109,7 +164,57 @@ def calendars(holds: Iterable[Hold]) -> dict[Scope, Calendar]:
             grouped[(scope, hold.group)].append(piece)
     for (scope, _group), siblings in grouped.items():
         pieces[scope].extend(envelope(siblings))
-    return {scope: Calendar(found) for scope, found in pieces.items()}
+    return pieces
+
+
+def calendars(holds: Iterable[Hold]) -> dict[Scope, Calendar]:
+    """One calendar per (site, VO); siblings of one offer set counted as their envelope."""
+    return {scope: Calendar(found) for scope, found in _pieces(holds).items()}
+
+
+class Commitments(Sequence[Hold]):
+    """The live holds and their calendars, built once and extended as a batch of requests is planned (so each
+    request sees what those before it were offered without rebuilding anything). Still a sequence of holds, so
+    a planner that only wants the list can take it."""
+
+    def __init__(self, holds: Iterable[Hold] = ()) -> None:
+        self._holds = list(holds)
+        self._calendars = calendars(self._holds)
+
+    def calendar(self, scope: Scope) -> Calendar:
+        return self._calendars.get(scope) or Calendar()
+
+    def extend(self, holds: Iterable[Hold]) -> None:
+        """Add the holds of newly planned offer sets or sessions (whole offer sets at a time)."""
+        added = list(holds)
+        self._holds.extend(added)
+        for scope, pieces in _pieces(added).items():
+            calendar = self._calendars.setdefault(scope, Calendar())
+            for piece in pieces:
+                calendar.add(piece)
+
+    @overload
+    def __getitem__(self, index: int) -> Hold: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Hold]: ...
+    def __getitem__(self, index: int | slice) -> Hold | Sequence[Hold]:
+        return self._holds[index]
+
+    def __len__(self) -> int:
+        return len(self._holds)
+
+
+def ceiling_for(quota: Quota | None, need: Usage) -> Ceiling:
+    """The most that may already be committed, per amount, for `need` still to fit beside the site's own usage
+    (None where the need is nothing or the quota has no limit)."""
+    if quota is None:
+        return tuple(None for _ in _ZERO)
+    tops: list[int | None] = []
+    for name in Usage.names():
+        item = getattr(quota, QUOTA_ITEMS[name][0]) if name in QUOTA_ITEMS else None
+        amount = getattr(need, name)
+        tops.append(None if not amount or item is None or item.limit is None else item.limit - item.in_use - amount)
+    return tuple(tops)
 
 
 def shortfall(quota: Quota | None, committed: Usage, need: Usage) -> str | None:

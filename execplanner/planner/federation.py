@@ -18,7 +18,7 @@ from execplanner.catalogue.model import Catalogue
 from execplanner.model.capacity import Hold
 from execplanner.model.documents import OfferSetRequest
 from execplanner.model.message import Message
-from execplanner.planner.calendar import Calendar, calendars
+from execplanner.planner.calendar import Calendar, Commitments
 from execplanner.planner.explain import Full, explain, explain_full, when
 from execplanner.planner.match import Fit, Misfit, static_fit
 from execplanner.planner.needs import Needs, needs_of, requirements_of
@@ -126,11 +126,11 @@ class FederationPlanner:
         spans = start_spans(needs, now)
         if not spans:
             return Plan(messages=[Message.error("every requested start window has already passed")])
-        committed = calendars(holds)
+        committed = holds if isinstance(holds, Commitments) else Commitments(holds)
         options: list[tuple[Fit, list[datetime]]] = []
         full: list[Full] = []
         for fit in matches.fits:  # best first: stop once there are enough candidates
-            calendar = committed.get((fit.site.name, vo)) or Calendar()
+            calendar = committed.calendar((fit.site.name, vo))
             starts = feasible_starts(fit, calendar, needs, spans, self.max_offers)
             if starts:
                 options.append((fit, starts))

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from execplanner.model.capacity import Usage
 from execplanner.model.documents import ExecutableKind, MinMax, Placement, ScheduleBlock, ScheduleOffer
-from execplanner.planner.calendar import Calendar, shortfall
+from execplanner.planner.calendar import Calendar, ceiling_for, shortfall
 from execplanner.planner.match import Fit, floating_ips_of
 from execplanner.planner.needs import Needs
 from execplanner.planner.plan import Offer
@@ -106,23 +106,20 @@ def feasible_starts(fit: Fit, calendar: Calendar, needs: Needs, spans: list[Span
     which this site has room for the whole hold."""
     need, length = need_of(fit, needs), held_for(needs)
     found: list[datetime] = []
-    for start in _candidates(spans, calendar):
+    for start in calendar.feasible(_candidates(spans, calendar), length, ceiling_for(fit.site_vo.quota, need)):
         if found and start < found[-1] + START_STEP:
             continue
-        if fits_at(fit, calendar, need, start, length) is None:
-            found.append(start)
-            if len(found) == count:
-                break
+        found.append(start)
+        if len(found) == count:
+            break
     return found
 
 
 def free_from(fit: Fit, calendar: Calendar, needs: Needs, after: datetime) -> datetime | None:
     """The earliest instant after `after` from which the site has room for the whole hold (None: never)."""
     need, length = need_of(fit, needs), held_for(needs)
-    for start in [after, *calendar.ends_after(after)]:
-        if fits_at(fit, calendar, need, start, length) is None:
-            return start
-    return None
+    ceiling = ceiling_for(fit.site_vo.quota, need)
+    return next(iter(calendar.feasible([after, *calendar.ends_after(after)], length, ceiling)), None)
 
 
 def choose(options: list[tuple[Fit, list[datetime]]], needs: Needs, vo: str, limit: int) -> list[Offer]:

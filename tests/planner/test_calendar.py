@@ -135,3 +135,30 @@ def test_the_peak_is_the_most_committed_at_any_instant(raw, start, length):
                 level = level + piece.usage
         brute = brute.larger(level)
     assert peak == brute
+
+
+@given(pieces, st.lists(st.integers(0, 60), max_size=20), st.integers(1, 12), st.integers(0, 12))
+def test_feasible_starts_agree_with_the_peak(raw, offsets, length, top):
+    """The sliding-window check gives exactly the starts whose peak stays under the ceiling."""
+    quarter = timedelta(minutes=15)
+    calendar = Calendar([Piece(NOW + a * quarter, NOW + (a + n) * quarter, Usage(instances=i)) for a, n, i, _ in raw])
+    starts = sorted({NOW + o * quarter for o in offsets})
+    ceiling = (top, None, None, None, None, None, None)
+    found = list(calendar.feasible(starts, length * quarter, ceiling))
+    assert found == [s for s in starts if calendar.peak(s, s + length * quarter).instances <= top]
+
+
+@given(pieces, pieces)
+def test_adding_pieces_is_building_with_them(first, second):
+    quarter = timedelta(minutes=15)
+
+    def made(raw):
+        return [Piece(NOW + a * quarter, NOW + (a + n) * quarter, Usage(instances=i, cores=c)) for a, n, i, c in raw]
+
+    grown = Calendar(made(first))
+    for piece in made(second):
+        grown.add(piece)
+    whole = Calendar(made(first) + made(second))
+    for step in range(0, 64):
+        t = NOW + step * quarter
+        assert grown.peak(t, t + quarter) == whole.peak(t, t + quarter)
