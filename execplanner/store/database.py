@@ -39,6 +39,13 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in RETRYABLE
 
 
+def _no_connection(exc: DBAPIError) -> bool:
+    """A connection that could not be made at all (e.g. PostgreSQL's `too many clients`): a 503, not a 500."""
+    return getattr(exc.orig, "sqlstate", None) in {"53300", "57P03", "08001", "08006"} or "connection failed" in str(
+        exc.orig
+    )
+
+
 class StoreError(ExecPlannerError):
     """The database could not be opened or answered with an error."""
 
@@ -120,6 +127,8 @@ class Store:
                 with self.transaction() as connection:
                     return work(connection)
             except DBAPIError as exc:
+                if exc.connection_invalidated or _no_connection(exc):
+                    raise StoreError("the database is not answering (too busy or restarting); try again") from exc
                 if not is_retryable(exc) or attempt == attempts:
                     raise
                 log.info("transaction_retried attempt=%d sqlstate=%s", attempt, getattr(exc.orig, "sqlstate", ""))

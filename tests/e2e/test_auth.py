@@ -61,14 +61,20 @@ def test_a_vm_operator_is_offered_and_owns_the_offers(http, server, people):
     location = server.url(f"/offersets/{found['uuid']}")
     session = found["offers"][0]["href"]
     assert http.get(location, headers={**JSON, **bearer(bob)}).status_code == 403
-    steal = http.post(session, json={"update": {"type": "uri:enum-value-update", "path": "phase", "value": "ACCEPTED"}},
-                      headers={**JSON, **bearer(bob)})
+    steal = http.post(
+        session,
+        json={"update": {"type": "uri:enum-value-update", "path": "phase", "value": "ACCEPTED"}},
+        headers={**JSON, **bearer(bob)},
+    )
     assert steal.status_code == 403 and "another user" in steal.text
     anonymous = http.get(session, headers=JSON)
     assert anonymous.status_code == 401
     assert http.get(session, headers={**JSON, **bearer(alice)}).json()["phase"] == "OFFERED"  # bob changed nothing
-    accepted = http.post(session, json={"update": {"type": "uri:enum-value-update", "path": "phase",
-                                                   "value": "ACCEPTED"}}, headers={**JSON, **bearer(alice)})
+    accepted = http.post(
+        session,
+        json={"update": {"type": "uri:enum-value-update", "path": "phase", "value": "ACCEPTED"}},
+        headers={**JSON, **bearer(alice)},
+    )
     assert accepted.status_code == 200 and accepted.json()["phase"] == "ACCEPTED"
 
 
@@ -86,15 +92,17 @@ def test_someone_outside_the_vo_is_told_so(http, server, people):
 
 
 def test_direct_execution_refuses_a_member_without_vm_operator(http, server, people):
-    answer = http.post(server.url("/direct"), data=request_for(), headers={**JSON, **bearer(people["bob"])},
-                       allow_redirects=False)
+    answer = http.post(
+        server.url("/direct"), data=request_for(), headers={**JSON, **bearer(people["bob"])}, allow_redirects=False
+    )
     assert answer.status_code == 400
     assert OPERATOR in answer.text
 
 
 def test_legacy_accepts_gives_the_same_reason(http, server, people):
-    answer = http.get(server.url("/accepts"), params={"tasktype": "uri://jupyter-notebook"},
-                      headers={**JSON, **bearer(people["bob"])})
+    answer = http.get(
+        server.url("/accepts"), params={"tasktype": "uri://jupyter-notebook"}, headers={**JSON, **bearer(people["bob"])}
+    )
     assert answer.status_code == 200
     assert OPERATOR in answer.text and '"NO"' in answer.text
 
@@ -191,8 +199,9 @@ def test_a_bad_token_is_refused_before_the_body_is_judged(http, server):
     ],
 )
 def test_hostile_authorization_headers_are_401s(http, server, header):
-    answer = http.post(server.url("/offersets"), data=request_for(), headers={**JSON, "Authorization": header},
-                       allow_redirects=False)
+    answer = http.post(
+        server.url("/offersets"), data=request_for(), headers={**JSON, "Authorization": header}, allow_redirects=False
+    )
     assert answer.status_code == 401, answer.text
     assert answer.json()["messages"][0]["message"]
 

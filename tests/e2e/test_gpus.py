@@ -47,8 +47,9 @@ FORMS = {
 
 
 def ask(http, service, body: bytes, content_type: str) -> dict:
-    created = http.post(service.url("/offersets"), data=body, headers={"Content-Type": content_type},
-                        allow_redirects=False)
+    created = http.post(
+        service.url("/offersets"), data=body, headers={"Content-Type": content_type}, allow_redirects=False
+    )
     assert created.status_code == 303, created.text
     return http.get(created.headers["Location"], headers={"Accept": JSON}).json()
 

@@ -65,7 +65,7 @@ def change(store: Store, uuid, phase: str) -> str:
 
 def test_an_accept_racing_its_siblings_rejection_is_never_refused(replicas):
     sets = [create_offerset(replicas[0], REQUEST, four_offers, NOW, timedelta(hours=1)) for _ in range(25)]
-    with ThreadPoolExecutor(max_workers=16) as pool:
+    with ThreadPoolExecutor(max_workers=8) as pool:  # the PostgreSQL server is shared: mind its connections
         jobs = []
         for n, offerset in enumerate(sets):
             first, *others = [o.uuid for o in offerset.offers]
@@ -86,7 +86,7 @@ def test_an_accept_racing_its_siblings_rejection_is_never_refused(replicas):
 
 def test_siblings_accepted_at_once_one_wins_the_others_are_told_why(replicas):
     sets = [create_offerset(replicas[0], REQUEST, four_offers, NOW, timedelta(hours=1)) for _ in range(15)]
-    with ThreadPoolExecutor(max_workers=16) as pool:
+    with ThreadPoolExecutor(max_workers=8) as pool:  # the PostgreSQL server is shared: mind its connections
         outcomes = [
             [pool.submit(change, replicas[i % 2], o.uuid, "ACCEPTED") for i, o in enumerate(offerset.offers)]
             for offerset in sets
