@@ -34,11 +34,3 @@ def with_access(executable: Executable, address: str, services: list[Service], s
     if ssh:
         access.append(AccessMethod(protocol="ssh", status="AVAILABLE", locations=[f"ssh {SSH_USER}@{address}"]))
     return executable.model_copy(update={"ports": ports, "access": access})
-
-
-def without_secrets(executable: Executable) -> Executable:
-    """The executable as a non-owner may see it: Jupyter URLs lose their token."""
-    access = [
-        a.model_copy(update={"locations": [loc.split("?token=")[0] for loc in a.locations]}) for a in executable.access
-    ]
-    return executable.model_copy(update={"access": access})

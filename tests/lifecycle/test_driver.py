@@ -333,3 +333,31 @@ def test_without_a_key_per_user_launch_is_off_and_says_so(
     users.accepted(session, "some-token", "bob@issuer")
     assert "per-user launch is off" in _messages(_read(store, session.uuid))
     assert simcloud_fresh.state(SITE).app_credentials == []
+
+
+def test_two_replicas_launch_a_session_once(
+    store: Store,
+    catalogue: Catalogue,
+    simcloud_fresh: SimFederation,
+) -> None:
+    token = simcloud_fresh.demo_token
+    credentials = CredentialSource(RobotCredentials({"*": lambda: token}))
+    replicas = [
+        Driver(store, lambda: catalogue, credentials, DriverSettings(replica=name, launch_timeout=20, ready_timeout=10))
+        for name in ("replica-a", "replica-b")
+    ]
+    sessions = [_session(catalogue, datetime.now(UTC), seconds=60) for _ in range(3)]
+    for session in sessions:
+        _accept(store, session)
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        for replica in replicas:
+            replica.run_pass()
+        phases = {_read(store, s.uuid).phase for s in sessions}
+        if phases <= {Phase.AVAILABLE, Phase.RUNNING} and all(r.idle() for r in replicas):
+            break
+        time.sleep(0.05)
+    servers = simcloud_fresh.state(SITE).servers
+    assert sorted(s.name for s in servers) == sorted(f"execplanner-{s.uuid}" for s in sessions)
+    for session in sessions:
+        assert _messages(_read(store, session.uuid)).count("PREPARING:") == 1
