@@ -83,7 +83,8 @@ class Driver:
         self.credentials = credentials
         self.settings = settings
         self._connect = connect
-        self._pool = cf.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="launch")
+        workers = 1 if settings.plan_only else settings.workers
+        self._pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="launch")
         self._busy: set[UUID] = set()
         self._lock = threading.Lock()
 
@@ -101,7 +102,10 @@ class Driver:
             if self._claim(uuid, now):
                 with self._lock:
                     self._busy.add(uuid)
-                self._pool.submit(self._drive, uuid)
+                if self.settings.plan_only:
+                    self._drive(uuid)  # one message each: no worker threads, no extra database connections
+                else:
+                    self._pool.submit(self._drive, uuid)
                 started += 1
         return started
 
@@ -247,6 +251,7 @@ class Driver:
             conn = self._connection(target, record)
             with self.store.transaction() as db:
                 launches.save(db, record, _now())
+                records.add_message(db, uuid, Message.info(f"launching as {record.identity}"))
             launched, services = self._launch(session, record, conn, site_vo)
         except TransientCloudError as exc:
             return self._retry_or_fail(session, record, exc)
