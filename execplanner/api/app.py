@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from execplanner.api import broker, note, vosi
+from execplanner.api import broker, lists, note, vosi
 from execplanner.api import catalogue as catalogue_api
 from execplanner.api.caller import AuthenticatedHeader, verifier_for
 from execplanner.api.catalogue import LiveCatalogue
@@ -114,6 +114,7 @@ def create_app(
 
     routes = [
         *broker.routes,
+        *lists.routes,
         *note.routes,
         *vosi.routes,
         *catalogue_api.routes,

@@ -104,6 +104,9 @@ def _session_from_row(row: object) -> Session:
     return session.model_copy(update={"phase": Phase(row.phase), "expires": row.expires})  # type: ignore[attr-defined]
 
 
+session_from_row = _session_from_row  # for `listing`, which reads many sessions at once
+
+
 def get_session(conn: Connection, uuid: UUID, *, for_update: bool = False) -> Session | None:
     query = select(tables.sessions).where(tables.sessions.c.uuid == str(uuid))
     if for_update:

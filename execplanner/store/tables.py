@@ -51,6 +51,8 @@ offersets = Table(
     Column("owner", Text),
     Column("messages", JSON, nullable=False),
     Column("request", JSON, nullable=False),
+    Index("ix_offersets_created_uuid", "created", "uuid"),  # lists: newest first (migration 0007)
+    Index("ix_offersets_owner_created", "owner", "created", "uuid"),
 )
 
 sessions = Table(
@@ -73,6 +75,8 @@ sessions = Table(
     Column("position", Integer, doc="Rank within its offer set (null for direct sessions and older rows)."),
     Column("owner", Text, doc="subject@issuer of whoever asked; null when they sent no token."),
     Index("ix_sessions_phase_expires", "phase", "expires"),
+    Index("ix_sessions_created_uuid", "created", "uuid"),  # lists: newest first (migration 0007)
+    Index("ix_sessions_owner_created", "owner", "created", "uuid"),
 )
 
 transitions = Table(
