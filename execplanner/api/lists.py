@@ -145,10 +145,8 @@ def _next_link(request: Request, cursor: str | None) -> dict[str, str]:
 
 def _answer(request: Request, fmt: Format, kind: str, item: str, trees: list[dict[str, Any]], page: Page) -> Response:
     cursor = encode_cursor(page.next) if page.next else None
-    if fmt is Format.XML:  # <sessions><execution/>…<cursor/></sessions>: items repeat under the root
-        document = {item: trees, "cursor": cursor}
-    else:
-        document = {kind: trees, "cursor": cursor}
+    # in XML the items repeat under the root: <sessions><execution/>…<cursor/></sessions>
+    document = {item if fmt is Format.XML else kind: trees, "cursor": cursor}
     return respond(document, fmt, root=kind, headers=_next_link(request, cursor))
 
 

@@ -114,7 +114,7 @@ def list_offersets(conn: Connection, listing: Listing) -> Page:
     rows, following = _page(list(conn.execute(query)), listing.limit)
     found: list[OfferSet] = []
     for row in rows:
-        offerset = records.get_offerset(conn, row.uuid)
+        offerset = records.get_offerset(conn, UUID(row.uuid))
         if offerset is not None:
             found.append(offerset)
     return Page(found, following)

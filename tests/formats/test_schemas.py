@@ -141,6 +141,8 @@ def test_xsd_has_one_root_per_document_and_no_namespace():
         "update-request",
         "error",
         "execution-planner-response",
+        "sessions",
+        "offersets",
     }
 
 
