@@ -15,14 +15,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
-from execplanner.api import broker, lists, note, vosi
+from execplanner.api import broker, docs, health, lists, note, vosi
 from execplanner.api import catalogue as catalogue_api
+from execplanner.api import metrics as metrics_api
 from execplanner.api.caller import AuthenticatedHeader, verifier_for
 from execplanner.api.catalogue import LiveCatalogue
 from execplanner.api.errors import HANDLERS
 from execplanner.api.hosts import AllowedHosts
+from execplanner.api.observe import Observed
 from execplanner.booking import OfferSetWriter
 from execplanner.config import Settings
 from execplanner.errors import ExecPlannerError
@@ -37,6 +40,7 @@ from execplanner.store.database import Store
 log = logging.getLogger("execplanner")
 
 OPENAPI = Path(__file__).with_name("openapi.yaml")
+STATIC = Path(__file__).with_name("static")
 
 
 async def openapi_document(request: Request) -> Response:
@@ -118,6 +122,9 @@ def create_app(
         *note.routes,
         *vosi.routes,
         *catalogue_api.routes,
+        *metrics_api.routes,
+        *docs.routes(),
+        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
         Route("/openapi.yaml", openapi_document, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
@@ -125,13 +132,15 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         exception_handlers=HANDLERS,
-        middleware=_middleware(settings),
+        middleware=[Middleware(Observed), *_middleware(settings)],  # request id, log line, metrics around all
     )
     app.state.settings = settings
     app.state.catalogue = live
     app.state.planner = planner or FederationPlanner(live, settings.default_vo, settings.max_offers)
     app.state.verifier = verifier_for(settings)
-    app.state.health = lambda: (True, [])
+    app.state.health = lambda: health.service_health(
+        lambda: getattr(app.state, "store", None), live, datetime.now(UTC)
+    )
     app.state.scheduler_status = scheduler.SchedulerStatus()  # lag and counts, for /metrics
     app.state.launching = launching
     return app

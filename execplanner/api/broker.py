@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from execplanner import metrics
 from execplanner.api.caller import caller_of, check_owner
 from execplanner.api.documents import base_url, read_document, respond, response_format
 from execplanner.auth import bearer_token
@@ -91,6 +92,7 @@ async def post_offerset(request: Request) -> Response:
     else:
         expiry = timedelta(seconds=state.settings.offer_expiry_seconds)
         offerset = await state.writer.submit(Ask(offer_request, _now(), expiry, caller))
+        metrics.OFFERS.labels("made").inc(len(offerset.offers))
     return _offerset_response(request, offerset, fmt, status=303)
 
 

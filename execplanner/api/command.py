@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Protocol
 import click
 import uvicorn
 
+from execplanner import logs
 from execplanner.config import Settings, load_settings
 from execplanner.errors import ExecPlannerError
 from execplanner.lifecycle.credentials import CredentialSource
@@ -74,8 +74,7 @@ def serve(config_file: Path | None, **flags: object) -> None:
         settings = load_settings(flags, config_file=config_file)
     except ExecPlannerError as exc:
         raise click.ClickException(exc.message) from exc
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    logs.configure(settings.log_level)
     from execplanner.api.app import create_app
     from execplanner.api.connections import uvicorn_config
 

@@ -99,6 +99,8 @@ def uvicorn_config(app: Any, settings: Settings) -> Config:
         log_level=settings.log_level.lower(),
         lifespan="on",
         server_header=False,
+        log_config=None,  # logs.configure() has set up logging: JSON lines, uvicorn's included
+        access_log=False,  # api/observe.py writes one line per request, with its request id
         limit_concurrency=settings.max_connections,
         timeout_keep_alive=settings.keepalive_timeout_seconds,
         h11_max_incomplete_event_size=16 * 1024,

@@ -7,6 +7,7 @@ Both endpoints are anonymous: they are how registries and clients discover what 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
 from lxml import etree
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -31,6 +33,7 @@ VOSI_AVAILABILITY_ID = "ivo://ivoa.net/std/VOSI#availability"
 TOKEN_SECURITY_ID = "ivo://ivoa.net/sso#token"
 
 XML_MEDIA_TYPE = "text/xml"
+HEALTH_TIMEOUT = 5.0
 
 # Characters XML 1.0 cannot carry at all (C0 controls other than tab/LF/CR, surrogates, U+FFFE/U+FFFF).
 _NOT_XML_CHAR = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -197,9 +200,17 @@ def _health(request: Request) -> tuple[bool, list[str]]:
     return bool(available), list(notes)
 
 
+async def _checked_health(request: Request) -> tuple[bool, list[str]]:
+    """The health check runs off the event loop (it asks the database) and may take HEALTH_TIMEOUT at most."""
+    try:
+        return await asyncio.wait_for(run_in_threadpool(_health, request), timeout=HEALTH_TIMEOUT)
+    except TimeoutError:
+        return False, [f"health check did not finish within {HEALTH_TIMEOUT:g} s (is the database answering?)"]
+
+
 async def availability_endpoint(request: Request) -> Response:
     """Availability is live state, so clients and proxies must not cache it."""
-    available, notes = _health(request)
+    available, notes = await _checked_health(request)
     up_since: datetime | None = getattr(request.app.state, "started_at", None)
     body = availability_xml(available, up_since if available else None, notes)
     return Response(body, media_type=XML_MEDIA_TYPE, headers={"Cache-Control": "no-cache"})

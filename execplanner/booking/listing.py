@@ -6,14 +6,17 @@ transaction, so a page is one consistent snapshot.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from execplanner.model.capacity import Usage
 from execplanner.model.documents import Session, Transition
+from execplanner.planner.calendar import calendars
 from execplanner.store import listing, records
 from execplanner.store.database import Store
 from execplanner.store.listing import EVERYONE, Listing, Page, Position
 
+_INSTANT = timedelta(microseconds=1)
 __all__ = ["EVERYONE", "Listing", "Page", "Position", "Usage", "find_offersets", "find_sessions", "holds", "story"]
 
 
@@ -35,7 +38,8 @@ def story(store: Store, uuid: UUID) -> tuple[Session | None, str | None, list[Tr
         return records.get_session(conn, uuid), records.owner_of_session(conn, uuid), records.history(conn, uuid)
 
 
-def holds(store: Store) -> dict[tuple[str, str], Usage]:
-    """What offers and live sessions hold now, per (site, VO)."""
+def holds(store: Store, now: datetime) -> dict[tuple[str, str], Usage]:
+    """What offers and sessions hold at `now`, per (site, VO); sibling offers count once, as their largest."""
     with store.reading() as conn:
-        return records.usage_by_site(conn)
+        live = records.live_holds(conn, now)
+    return {scope: calendar.peak(now, now + _INSTANT) for scope, calendar in calendars(live).items()}

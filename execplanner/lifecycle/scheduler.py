@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
+from execplanner import metrics
 from execplanner.lifecycle.transitions import apply_many
 from execplanner.model.phase import Phase
 from execplanner.store import records
@@ -80,7 +81,9 @@ async def run(store: Store, interval: float, stop: asyncio.Event, status: Schedu
     status = status or SchedulerStatus()
     while not stop.is_set():
         try:
-            await run_in_threadpool(one_pass, store, status)
+            with metrics.SCHEDULER_PASS_SECONDS.time():
+                await run_in_threadpool(one_pass, store, status)
+            metrics.SCHEDULER_LAST_PASS.set_to_current_time()
         except Exception:  # noqa: BLE001 — the loop must survive a bad pass (e.g. database restarting)
             log.exception("scheduler_pass_failed")
         with contextlib.suppress(TimeoutError):

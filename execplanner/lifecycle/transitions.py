@@ -16,6 +16,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection
 
+from execplanner import metrics
 from execplanner.errors import IllegalTransition, NotFound
 from execplanner.model.phase import Phase
 from execplanner.store import records
@@ -84,6 +85,7 @@ def apply(
         raise IllegalTransition(f"session {uuid} changed phase while being updated; try again")
     _follow_hold(conn, [uuid], to_phase)
     log.info("phase_changed session=%s from=%s to=%s reason=%r", uuid, current.value, to_phase.value, reason)
+    _count(current, to_phase)
     return current
 
 
@@ -98,7 +100,16 @@ def apply_many(
     _follow_hold(conn, moved, to_phase)
     for uuid in moved:
         log.info("phase_changed session=%s from=%s to=%s reason=%r", uuid, from_phase.value, to_phase.value, reason)
+    _count(from_phase, to_phase, len(moved))
     return moved
+
+
+def _count(from_phase: Phase, to_phase: Phase, how_many: int = 1) -> None:
+    """Feed the phase-change and offer-outcome counters (execplanner/metrics.py)."""
+    if how_many:
+        metrics.PHASE_CHANGES.labels(to_phase.value).inc(how_many)
+        if from_phase is Phase.OFFERED:
+            metrics.OFFERS.labels(to_phase.value.lower()).inc(how_many)
 
 
 def _follow_hold(conn: Connection, uuids: list[UUID], to_phase: Phase) -> None:

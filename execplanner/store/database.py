@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ log = logging.getLogger("execplanner.store")
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "execplanner_read_only"
+_CREDENTIALS = ((re.compile(r"://[^/@\s]*@"), "://…@"), (re.compile(r"(?i)(password\s*=\s*)\S+"), r"\1…"))
 # JSON columns are written and read with orjson: the session documents are the bulk of every write.
 _JSON = {"json_serializer": _json.dumps_text, "json_deserializer": _json.loads}
 
@@ -142,6 +144,17 @@ class Store:
             connection = connection.execution_options(**{READ_ONLY: True})
             with connection.begin():
                 yield connection
+
+    def ping(self) -> None:
+        """Ask the database for nothing, to learn whether it answers; `StoreError` says why not."""
+        try:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except SQLAlchemyError as exc:
+            reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+            for pattern, blank in _CREDENTIALS:
+                reason = pattern.sub(blank, reason)
+            raise StoreError(f"the database does not answer: {reason[:300]}") from exc
 
     def close(self) -> None:
         self.engine.dispose()

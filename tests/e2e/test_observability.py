@@ -1,0 +1,167 @@
+"""What an operator watches, against real servers: `/metrics` in Prometheus text, one JSON log line per event
+with the request id (never a token), `/availability` telling the truth about the database, and `/docs`."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import psycopg
+import pytest
+from lxml import etree
+from prometheus_client.parser import text_string_to_metric_families
+
+from execplanner.logs import event_fields, scrub
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "requests" / "jupyter-notebook.json"
+JSON = {"Content-Type": "application/json", "Accept": "application/json"}
+NS = "{http://www.ivoa.net/xml/VOSIAvailability/v1.0}"
+FAKE_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzZWNyZXQtc3ViamVjdCJ9.c2lnbmF0dXJlLXRoYXQtbXVzdC1ub3QtbGVhaw"
+
+
+def ask_and_accept(http, server, headers: dict[str, str] | None = None) -> dict:
+    created = http.post(server.url("/offersets"), data=EXAMPLE.read_bytes(), headers={**JSON, **(headers or {})},
+                        allow_redirects=False)
+    assert created.status_code == 303, created.text
+    offerset = http.get(created.headers["Location"], headers={**JSON, **(headers or {})}).json()
+    offer = offerset["offers"][0]
+    body = {"update": {"type": "uri:enum-value-update", "path": "phase", "value": "ACCEPTED"}}
+    accepted = http.post(offer["href"], json=body, headers={**JSON, **(headers or {})})
+    assert accepted.status_code == 200, accepted.text
+    return offerset
+
+
+def samples(text: str) -> dict[tuple[str, frozenset], float]:
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return found
+
+
+def value(found: dict, name: str, **labels: str) -> float | None:
+    return found.get((name, frozenset(labels.items())))
+
+
+def test_metrics_count_requests_offers_holds_and_the_scheduler(http, service_factory, wait_for):
+    server = service_factory()
+    offerset = ask_and_accept(http, server)
+    http.get(server.url("/no/such/page"))
+    site = offerset["offers"][0]["placement"]["site"]
+    vo = offerset["offers"][0]["placement"]["vo"]
+
+    def scraped() -> dict | None:
+        answer = http.get(server.url("/metrics"))
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/plain")
+        found = samples(answer.text)
+        return found if (value(found, "execplanner_scheduler_last_pass_timestamp_seconds") or 0) > 0 else None
+
+    found = wait_for(scraped)
+    assert value(found, "execplanner_http_requests_total", method="POST", route="/offersets", status="303") == 1
+    assert value(found, "execplanner_http_requests_total", method="POST", route="/sessions/{uuid}", status="200") == 1
+    assert value(found, "execplanner_http_requests_total", method="GET", route="unmatched", status="404") == 1
+    assert value(found, "execplanner_http_request_duration_seconds_count", method="POST", route="/offersets") == 1
+    assert value(found, "execplanner_http_request_duration_seconds_bucket", method="POST", route="/offersets",
+                 le="+Inf") == 1
+    offers = len(offerset["offers"])
+    assert value(found, "execplanner_offers_total", event="made") == offers
+    assert value(found, "execplanner_offers_total", event="accepted") == 1
+    assert value(found, "execplanner_offers_total", event="rejected") == offers - 1
+    assert value(found, "execplanner_holds", site=site, vo=vo, resource="instances") == 1
+    assert value(found, "execplanner_holds", site=site, vo=vo, resource="cores") >= 1
+    assert 0 <= value(found, "execplanner_scheduler_lag_seconds") < 60
+    assert 0 <= value(found, "execplanner_scheduler_since_last_pass_seconds") < 60
+    for unfed in ("execplanner_launches", "execplanner_cloud_calls"):
+        assert any(unfed in line for line in http.get(server.url("/metrics")).text.splitlines())
+
+
+def _stopped_logs(server) -> list[dict]:
+    server.process.send_signal(signal.SIGTERM)
+    _out, err = server.process.communicate(timeout=20)
+    lines = [line for line in err.splitlines() if line.strip()]
+    parsed = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert FAKE_TOKEN not in err and "Bearer " + FAKE_TOKEN[:20] not in err
+    return parsed
+
+
+def test_logs_are_json_lines_with_the_request_id_and_never_a_token(http, service_factory, idp):
+    server = service_factory(EXECPLANNER_LOG_LEVEL="INFO")
+    traced = {"X-Request-ID": "trace-abc-123", "Authorization": f"Bearer {FAKE_TOKEN}"}
+    ask_and_accept(http, server, {"X-Request-ID": "trace-abc-123"})
+    answer = http.get(server.url("/sessions"), headers={**JSON, **traced})
+    assert answer.headers["X-Request-ID"] == "trace-abc-123"
+    generated = http.get(server.url("/healthz"), headers={"X-Request-ID": "bad id with spaces"})
+    assert len(generated.headers["X-Request-ID"]) == 32 and " " not in generated.headers["X-Request-ID"]
+    assert http.get(server.url("/no/such")).headers["X-Request-ID"]
+
+    logs = _stopped_logs(server)
+    requests_seen = [line for line in logs if line["event"] == "request"]
+    assert {"method", "route", "path", "status", "duration_ms", "request_id", "time", "level"} <= set(
+        requests_seen[0])
+    traced_lines = [line for line in logs if line.get("request_id") == "trace-abc-123"]
+    events = {line["event"] for line in traced_lines}
+    assert {"request", "phase_changed"} <= events, events
+    changed = next(line for line in traced_lines if line["event"] == "phase_changed")
+    assert changed["to"] == "ACCEPTED" and changed["session"]
+    assert any(line["event"] == "service_started" for line in logs)
+
+
+def test_a_refused_token_is_not_logged(http, service_factory, idp):
+    server = service_factory(EXECPLANNER_LOG_LEVEL="DEBUG", EXECPLANNER_ISSUERS=idp.issuer)
+    refused = http.get(server.url("/sessions"), headers={**JSON, "Authorization": f"Bearer {FAKE_TOKEN}"})
+    assert refused.status_code == 401
+    _stopped_logs(server)
+
+
+def test_scrubbing_blanks_tokens_and_events_keep_their_fields():
+    assert FAKE_TOKEN not in scrub(f"header was Bearer {FAKE_TOKEN} here")
+    assert "hunter2" not in scrub("password=hunter2 token: hunter2")
+    event, fields = event_fields("phase_changed session=abc from=OFFERED to=ACCEPTED reason='client asked, twice'")
+    assert event == "phase_changed"
+    assert fields == {"session": "abc", "from": "OFFERED", "to": "ACCEPTED", "reason": "client asked, twice"}
+    assert event_fields("request status=303 duration_ms=1.5")[1] == {"status": 303, "duration_ms": 1.5}
+    assert event_fields("Started server process [42]") == ("message", {})
+
+
+def availability(http, server) -> tuple[str, list[str]]:
+    root = etree.fromstring(http.get(server.url("/availability")).content)
+    return root.findtext(f"{NS}available"), [note.text for note in root.findall(f"{NS}note")]
+
+
+@pytest.mark.postgres
+def test_availability_says_false_when_the_database_goes_away(http, service_factory, postgres_url_fresh):
+    server = service_factory(database=postgres_url_fresh, EXECPLANNER_SCHEDULER="false")
+    available, notes = availability(http, server)
+    assert available == "true", notes
+    assert "database: reachable" in notes
+    assert any(note.startswith("catalogue: generated ") for note in notes)
+    assert any(note.startswith("sites: ") and "reachable" in note for note in notes)
+
+    name = postgres_url_fresh.rsplit("/", 1)[1]
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    available, notes = availability(http, server)
+    assert available == "false"
+    assert any(note.startswith("database unreachable: ") for note in notes), notes
+    assert http.get(server.url("/healthz")).status_code == 200  # alive, though not available
+
+
+def test_availability_reports_the_catalogue_and_its_sites(http, service_factory):
+    server = service_factory()
+    available, notes = availability(http, server)
+    assert available == "true"
+    assert notes[0] == "database: reachable"
+    assert notes[1].startswith("catalogue: generated ") and " ago) from " in notes[1]
+
+
+def test_docs_page_renders_openapi_with_assets_served_here(http, service_factory):
+    server = service_factory()
+    page = http.get(server.url("/docs"))
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    for asset in ("docs/assets/swagger-ui-bundle.js", "docs/assets/swagger-ui.css", "static/docs.js"):
+        assert asset in page.text
+        fetched = http.get(server.url("/" + asset))
+        assert fetched.status_code == 200 and len(fetched.content) > 100, asset
+    assert "http://" not in page.text and "https://" not in page.text  # nothing from elsewhere
