@@ -90,7 +90,9 @@ class Settings(BaseModel):
     )
     log_level: str = Field("INFO", description="Python logging level.")
     admin_token: SecretStr | None = Field(
-        None, description="Bearer token for /admin endpoints; without one they answer loopback callers only."
+        None,
+        description="Bearer token for /admin endpoints and the operator's view of everyone's offer sets and "
+        "sessions; without one /admin answers loopback callers only.",
     )
 
     issuers: list[str] = Field(

@@ -18,7 +18,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from execplanner.api import broker, docs, health, lists, note, vosi
+from execplanner.api import broker, dashboard, docs, health, lists, note, vosi
 from execplanner.api import catalogue as catalogue_api
 from execplanner.api import metrics as metrics_api
 from execplanner.api.caller import AuthenticatedHeader, verifier_for
@@ -119,6 +119,7 @@ def create_app(
     routes = [
         *broker.routes,
         *lists.routes,
+        *dashboard.routes,
         *note.routes,
         *vosi.routes,
         *catalogue_api.routes,
