@@ -97,7 +97,7 @@ async def _home(request: Request, form: AskForm, status: int = 200) -> Response:
         return (
             find_offersets(store, Listing(owner=owner, limit=10)),
             find_sessions(store, Listing(owner=owner, limit=20)),
-            holds(store),
+            holds(store, datetime.now(UTC)),
         )
 
     offersets, sessions, held = await run_in_threadpool(read)

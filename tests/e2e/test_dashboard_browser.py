@@ -55,6 +55,16 @@ def text_of(driver, selector: str) -> str:
     return driver.find_element(By.CSS_SELECTOR, selector).text
 
 
+def shown(driver, selector: str) -> str:
+    """The element's text, or "" while the page is (re)loading: for polling with wait_for."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        return driver.find_element(By.CSS_SELECTOR, selector).text
+    except WebDriverException:
+        return ""
+
+
 def test_ask_accept_and_follow_a_session_in_a_browser(browser, service_factory, http, wait_for, artefacts):
     server = service_factory()
     browser.get(server.url("/"))
@@ -63,6 +73,7 @@ def test_ask_accept_and_follow_a_session_in_a_browser(browser, service_factory, 
 
     browser.find_element(By.ID, "location").clear()
     browser.find_element(By.ID, "ask-button").click()
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#form-problem"))  # the answer page has loaded
     assert "Nothing was asked yet" in text_of(browser, "#form-problem")
     assert "notebook's web address" in text_of(browser, ".field-error")
 
@@ -70,7 +81,7 @@ def test_ask_accept_and_follow_a_session_in_a_browser(browser, service_factory, 
     browser.find_element(By.ID, "memory").clear()
     browser.find_element(By.ID, "memory").send_keys("4")
     browser.find_element(By.ID, "ask-button").click()
-    wait_for(lambda: "/ui/offersets/" in browser.current_url)
+    wait_for(lambda: "/ui/offersets/" in browser.current_url and browser.find_elements(By.CSS_SELECTOR, "#result"))
     assert text_of(browser, "#result") == "YES"
     offers = browser.find_elements(By.CSS_SELECTOR, "#offers .offer")
     assert len(offers) >= 2
@@ -78,7 +89,7 @@ def test_ask_accept_and_follow_a_session_in_a_browser(browser, service_factory, 
     browser.save_screenshot(str(artefacts / "dashboard-offers.png"))
 
     offers[0].find_element(By.CSS_SELECTOR, "button.accept").click()
-    wait_for(lambda: "/ui/sessions/" in browser.current_url)
+    wait_for(lambda: "/ui/sessions/" in browser.current_url and browser.find_elements(By.CSS_SELECTOR, "#history"))
     assert "ACCEPTED" in text_of(browser, "#phase") or "OFFERED" not in text_of(browser, "#phase")
     assert "OFFERED" in text_of(browser, "#history") and "ACCEPTED" in text_of(browser, "#history")
     assert site in browser.page_source
@@ -87,7 +98,7 @@ def test_ask_accept_and_follow_a_session_in_a_browser(browser, service_factory, 
     session_url = server.url("/sessions/" + browser.current_url.rsplit("/", 1)[1])
     body = {"update": {"type": "uri:enum-value-update", "path": "phase", "value": "CANCELLED"}}
     assert http.post(session_url, json=body, headers=JSON).status_code == 200
-    wait_for(lambda: "CANCELLED" in text_of(browser, "#phase"), timeout=20)
+    wait_for(lambda: "CANCELLED" in shown(browser, "#phase"), timeout=20)
     assert "CANCELLED" in text_of(browser, "#history")
     browser.save_screenshot(str(artefacts / "dashboard-session.png"))
 
@@ -109,7 +120,7 @@ def test_errors_read_as_sentences_and_the_docs_render(browser, service_factory, 
     browser.save_screenshot(str(artefacts / "dashboard-catalogue.png"))
 
     browser.get(server.url("/docs"))
-    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".swagger-ui .info .title"), timeout=20)
+    wait_for(lambda: "execplanner" in shown(browser, ".swagger-ui .info .title"), timeout=20)
     assert "execplanner" in text_of(browser, ".swagger-ui .info .title")
     assert browser.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")  # the operations are listed
     browser.save_screenshot(str(artefacts / "docs.png"))
