@@ -4,13 +4,13 @@ A page is read in (created, uuid) order from a position, so both tables get that
 owner for the common case of a user listing their own.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
