@@ -37,7 +37,7 @@ class Settings(BaseModel):
     )
     catalogue: Path | None = Field(None, description="Resource catalogue file; default the bundled one.")
     schema_dir: Path | None = Field(
-        None, description="Directory of our JSON Schemas and XSD; default `schemas/` of the source checkout."
+        None, description="Directory of our JSON Schemas and XSD; default the copies shipped in the package."
     )
     base_url: str | None = Field(
         None, description="Public base URL used in hrefs and Location headers; default derived from the request."

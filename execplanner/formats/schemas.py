@@ -1,5 +1,5 @@
-"""Our own schemas (`schemas/` at the top of the repository): where they are, and checking documents
-against them. Incoming XML is validated with xmlschema before it is read."""
+"""Our own schemas (`schemas/` at the top of the repository, shipped as `execplanner/schemas/`): where they are,
+and checking documents against them. Incoming XML is validated with xmlschema before it is read."""
 
 from __future__ import annotations
 
@@ -19,20 +19,23 @@ _XSI = "http://www.w3.org/2001/XMLSchema-instance"
 XSD_NAME = "execplanner.xsd"
 
 
-CHECKOUT_SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+# The schemas shipped inside the package. In a checkout `execplanner/schemas` is a symlink to the top-level
+# `schemas/` (the one source of truth); a wheel holds real copies, so an installed service finds them with no
+# setting at all.
+PACKAGED_SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
 
 _configured_dir: Path | None = None
 
 
 def use_schema_dir(directory: Path | None) -> None:
-    """Take the directory from `Settings.schema_dir` (create_app calls this); None means the checkout's."""
+    """Take the directory from `Settings.schema_dir` (create_app calls this); None means the packaged one."""
     global _configured_dir
     _configured_dir = directory
 
 
 def schema_dir() -> Path:
-    """The configured directory, else `schemas/` beside the package (source checkout or editable install)."""
-    return _configured_dir or CHECKOUT_SCHEMA_DIR
+    """The configured directory, else the schemas shipped in the package."""
+    return _configured_dir or PACKAGED_SCHEMA_DIR
 
 
 def xsd() -> xmlschema.XMLSchema:
