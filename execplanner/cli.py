@@ -1,5 +1,9 @@
 """The `execplanner` command. Subcommands live beside the package they drive and are imported on demand,
-so `execplanner --help` stays fast and importing one never drags in another's dependencies."""
+so `execplanner --help` stays fast and importing one never drags in another's dependencies.
+
+Errors end here: every `ExecPlannerError` a subcommand lets through becomes one line on stderr and the exit code
+its class declares (`exit_code`; the table is in docs/configuration.md) — never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import importlib
 import click
 
 from execplanner import __version__
+from execplanner.errors import ExecPlannerError
 
 # name -> "module:attribute" of a click command or group
 SUBCOMMANDS: dict[str, str] = {
@@ -40,6 +45,20 @@ class LazyGroup(click.Group):
                 setattr(module, "simulated_cloud", wiring)  # noqa: B010 — a module attribute, set from here
             return getattr(module, attribute)
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ExecPlannerError as exc:
+            raise Failure(exc) from exc
+
+
+class Failure(click.ClickException):
+    """An `ExecPlannerError` as click prints it: `Error: <message>` on stderr, the class's exit code."""
+
+    def __init__(self, error: ExecPlannerError) -> None:
+        super().__init__(" ".join(error.message.split()) or type(error).__name__)
+        self.exit_code = error.exit_code
 
 
 @click.group(cls=LazyGroup)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from execplanner.errors import ExecPlannerError
+from execplanner.errors import ConfigError
 
 ENV_PREFIX = "EXECPLANNER_"
 
@@ -189,8 +189,11 @@ def _from_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ExecPlannerError(f"cannot read config file {path}: {exc}") from exc
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"cannot read config file {path}: {reason}") from exc
     section = data.get("execplanner", data)
+    if not isinstance(section, dict):
+        raise ConfigError(f"config file {path}: [execplanner] must be a table")
     return {key.replace("-", "_"): value for key, value in section.items()}
 
 
@@ -210,4 +213,15 @@ def load_settings(
     try:
         return Settings(**values)
     except ValidationError as exc:
-        raise ExecPlannerError(f"invalid settings: {exc}") from exc
+        raise ConfigError("invalid settings: " + _one_line(exc)) from exc
+
+
+def _one_line(exc: ValidationError) -> str:
+    """pydantic's report, one clause per bad setting, on one line an operator can read in a log."""
+    clauses = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "settings"
+        shown = error["type"] != "extra_forbidden" and error["loc"][:1] != ("admin_token",)  # may be a secret
+        given = f" (got {error['input']!r})" if shown and not isinstance(error.get("input"), dict | None) else ""
+        clauses.append(f"{where}: {error['msg']}{given}")
+    return "; ".join(clauses)

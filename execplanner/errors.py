@@ -1,4 +1,6 @@
-"""The one exception hierarchy. The API layer maps each branch to an HTTP status in one place."""
+"""The one exception hierarchy. The API layer maps each branch to an HTTP status in one place; the command
+line maps each to an exit code in one place (`execplanner.cli`), from the `exit_code` each class declares
+(the table of codes is in docs/configuration.md)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ class ExecPlannerError(Exception):
     """Root of every error execplanner raises on purpose."""
 
     status = 500
+    exit_code = 1
 
     def __init__(self, message: str, *, details: list[str] | None = None) -> None:
         super().__init__(message)
@@ -63,6 +66,7 @@ class CatalogueError(ExecPlannerError):
     """A catalogue that cannot be built, read or validated."""
 
     status = 422
+    exit_code = 66  # sysexits EX_NOINPUT
 
 
 class CloudError(ExecPlannerError):
@@ -79,3 +83,47 @@ class IllegalTransition(ExecPlannerError):
     """A phase change the state machine does not allow, or no longer allows."""
 
     status = 409
+
+
+class ConfigError(ExecPlannerError):
+    """An operator's settings (TOML file, `EXECPLANNER_*` variable, flag) that cannot be read or are invalid."""
+
+    exit_code = 78  # sysexits EX_CONFIG: restarting will not help (systemd: RestartPreventExitStatus=78)
+
+
+class ListenError(ExecPlannerError):
+    """The service cannot listen where it was told to (port in use, address not on this host, no permission)."""
+
+    exit_code = 71  # sysexits EX_OSERR
+
+
+class ClientError(ExecPlannerError):
+    """Raised by the command-line client (`execplanner.client`): the service could not be asked, or said no."""
+
+
+class ServiceUnreachable(ClientError):
+    """No HTTP answer at all: connection refused, name not resolved, TLS failure, timeout."""
+
+    exit_code = 5
+
+
+class ServiceRefused(ClientError):
+    """The service answered with an HTTP error (4xx or 5xx); `status` is its status code."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, *, status: int, details: list[str] | None = None) -> None:
+        super().__init__(message, details=details)
+        self.status = status
+
+
+class TokenUnavailable(ClientError):
+    """The caller asked for a token (`--oidc-agent`) that could not be had."""
+
+    exit_code = 6
+
+
+class AnsweredNo(ClientError):
+    """The service answered NO, or a watched session ended without running (FAILED, CANCELLED, EXPIRED...)."""
+
+    exit_code = 3

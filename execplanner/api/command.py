@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import signal
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
@@ -14,7 +16,7 @@ import uvicorn
 
 from execplanner import logs
 from execplanner.config import Settings, load_settings
-from execplanner.errors import ExecPlannerError
+from execplanner.errors import ListenError
 from execplanner.lifecycle.credentials import CredentialSource
 
 
@@ -64,33 +66,38 @@ def _describe(name: str) -> str:
 @click.option(
     "--config",
     "config_file",
-    type=click.Path(path_type=Path, exists=True),
+    type=click.Path(path_type=Path),
     default=None,
     help="TOML settings file (keys as in docs/configuration.md). [env: EXECPLANNER_CONFIG]",
 )
 def serve(config_file: Path | None, **flags: object) -> None:
-    """Run the execplanner service (SQLite, bundled catalogue and simulated FedCloud by default)."""
-    try:
-        settings = load_settings(flags, config_file=config_file)
-    except ExecPlannerError as exc:
-        raise click.ClickException(exc.message) from exc
+    """Run the execplanner service (SQLite, bundled catalogue and simulated FedCloud by default).
+
+    What stops it from starting is one line on stderr and an exit code of its own (docs/configuration.md):
+    a bad setting or config file, an unreadable catalogue, a database it cannot open, a port it cannot listen on.
+    """
+    settings = load_settings(flags, config_file=config_file)
     logs.configure(settings.log_level)
     from execplanner.api.app import create_app
     from execplanner.api.connections import uvicorn_config
+    from execplanner.store.database import Store
 
+    listening = _listen(settings.host, settings.port)
     simulated, credentials = None, None
-    if settings.cloud == "sim":
-        if simulated_cloud is None:
-            raise click.ClickException("--cloud sim needs the simulator, which this installation does not wire in")
-        simulated, settings, credentials = simulated_cloud(settings)
-        click.echo(f"simulated FedCloud at {simulated.base_url} (catalogue {settings.catalogue})", err=True)
     try:
+        if settings.cloud == "sim":
+            if simulated_cloud is None:
+                raise click.ClickException("--cloud sim needs the simulator, which this installation does not wire in")
+            simulated, settings, credentials = simulated_cloud(settings)
+            click.echo(f"simulated FedCloud at {simulated.base_url} (catalogue {settings.catalogue})", err=True)
         app = create_app(settings, credentials=credentials)
-    except ExecPlannerError as exc:
+        Store.open(settings.database_url).close()  # unreachable or misconfigured: say so now, not in a traceback
+    except BaseException:
+        listening.close()
         if simulated is not None:
             simulated.stop()
-        raise click.ClickException(exc.message) from exc
-    server = _Server(uvicorn_config(app, settings))
+        raise
+    server = _Server(uvicorn_config(app, settings))  # listens on our socket: its host and port go unused
 
     async def announce() -> None:
         while not server.started:
@@ -102,7 +109,7 @@ def serve(config_file: Path | None, **flags: object) -> None:
 
     async def main() -> None:
         watcher = asyncio.create_task(announce())
-        await server.serve()
+        await server.serve(sockets=[listening])
         watcher.cancel()
 
     try:
@@ -110,3 +117,24 @@ def serve(config_file: Path | None, **flags: object) -> None:
     finally:
         if simulated is not None:
             simulated.stop()
+    if not server.started:  # the app's own start-up failed after our checks; uvicorn has said why
+        raise SystemExit(3)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the listening socket ourselves, so a port in use is one line and not uvicorn's exit."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise ListenError(f"cannot listen on {host}:{port}: {reason}") from exc
+    sock.set_inheritable(True)
+    return sock

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
+from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -52,6 +53,14 @@ class StoreError(ExecPlannerError):
     """The database could not be opened or answered with an error."""
 
     status = 503
+    exit_code = 69  # sysexits EX_UNAVAILABLE
+
+
+def _first_line(exc: BaseException) -> str:
+    """The driver's own words, without SQLAlchemy's statement echo and background link."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    return lines[0] if lines else type(cause).__name__
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -84,7 +93,10 @@ class Store:
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:
-        parsed = make_url(url)
+        try:
+            parsed = make_url(url)
+        except (SQLAlchemyError, ValueError) as exc:
+            raise StoreError(f"invalid database URL: {_first_line(exc)}") from exc
         try:
             if parsed.get_backend_name() == "sqlite":
                 if parsed.database and parsed.database != ":memory:":
@@ -96,8 +108,9 @@ class Store:
             store = cls(engine)
             if migrate:
                 store.migrate()
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open database {parsed.render_as_string(hide_password=True)}: {exc}") from exc
+        except (SQLAlchemyError, ImportError, CommandError, OSError) as exc:
+            where = parsed.render_as_string(hide_password=True)
+            raise StoreError(f"cannot open database {where}: {_first_line(exc)}") from exc
         return store
 
     @property
