@@ -17,6 +17,7 @@ from execplanner.errors import ExecPlannerError
 # name -> "module:attribute" of a click command or group
 SUBCOMMANDS: dict[str, str] = {
     "serve": "execplanner.api.command:serve",
+    "healthcheck": "execplanner.api.command:healthcheck",
     "sim": "execplanner.simcloud.command:sim",
     "catalogue": "execplanner.catalogue.command:catalogue",
     "describe": "execplanner.executables.command:describe",

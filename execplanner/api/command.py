@@ -138,3 +138,33 @@ def _listen(host: str, port: int) -> socket.socket:
         raise ListenError(f"cannot listen on {host}:{port}: {reason}") from exc
     sock.set_inheritable(True)
     return sock
+
+
+@click.command()
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="TOML settings file, as given to serve. [env: EXECPLANNER_CONFIG]",
+)
+@click.option("--timeout", type=float, default=4.0, show_default=True, help="Seconds to wait for the answer.")
+def healthcheck(config_file: Path | None, timeout: float) -> None:
+    """Exit 0 when the service configured here (EXECPLANNER_* variables, config file) answers /healthz.
+
+    The container's HEALTHCHECK: it reads the same settings as `serve`, so it follows the configured port."""
+    import urllib.error
+    import urllib.request
+
+    settings = load_settings({}, config_file=config_file)
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(settings.host, settings.host)
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{settings.port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 — our own loopback URL
+            status = answer.status
+    except (OSError, urllib.error.URLError) as exc:
+        raise click.ClickException(f"{url}: {getattr(exc, 'reason', exc)}") from exc
+    if status != 200:
+        raise click.ClickException(f"{url}: {status}")
+    click.echo(f"{url}: ok")
