@@ -144,7 +144,7 @@ def apply(request: OfferSetRequest, overrides: Overrides) -> OfferSetRequest:
     if overrides.duration is not None:
         schedule = schedule.model_copy(update={"duration_min": duration(overrides.duration), "duration_max": None})
     if overrides.start is not None:
-        from execplanner.planner.schedule import parse_interval
+        from execplanner.formats.iso8601 import parse_interval
 
         schedule = schedule.model_copy(update={"start": [parse_interval(overrides.start)]})
     return request.model_copy(

@@ -287,14 +287,28 @@ def test_the_token_comes_from_oidc_agent(service_factory, idp, tmp_path):
 # --- following sessions --------------------------------------------------------------------------------------
 
 
-def test_watch_follows_an_offer_until_it_expires(service_factory):
-    brief = service_factory(EXECPLANNER_OFFER_EXPIRY_SECONDS="1", EXECPLANNER_SCHEDULER_INTERVAL="0.1")
-    asked = run("ask", str(REQUEST), "--url", brief.base_url, "-o", "json")
-    uuid = json.loads(asked.stdout)["offers"][0]["meta"]["uuid"]
-    watched = run("sessions", "show", uuid, "--watch", "--interval", "0.2", "--url", brief.base_url)
-    assert watched.returncode == 3
-    assert re.search(rf"^\d\d:\d\d:\d\dZ  {uuid}  OFFERED -> EXPIRED  ", watched.stdout, re.MULTILINE), watched.stdout
-    assert _one_line(watched).startswith(f"Error: session {uuid} ended EXPIRED")
+def test_watch_follows_an_offer_until_it_is_rejected(server):
+    asked = json.loads(run("ask", str(REQUEST), "--url", server.base_url, "-o", "json").stdout)
+    first, second = (offer["meta"]["uuid"] for offer in asked["offers"][:2])
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("EXECPLANNER_", "OIDC_"))}
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "execplanner.cli", "sessions", "show", second, "--watch", "--interval", "0.2",
+         "--url", server.base_url],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
+    )  # fmt: skip
+    try:
+        assert watcher.stdout is not None
+        assert watcher.stdout.readline().split() == HEADER  # it has looked once: the offer is OFFERED
+        assert re.match(rf"^  {second}  OFFERED  ", watcher.stdout.readline())
+        accepted = run("sessions", "accept", first, "--url", server.base_url)  # rejects its sibling
+        assert accepted.returncode == 0, accepted.stderr
+        out, err = watcher.communicate(timeout=60)
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+    assert watcher.returncode == 3
+    assert re.search(rf"^\d\d:\d\d:\d\dZ  {second}  OFFERED -> REJECTED  ", out, re.MULTILINE), out
+    assert err.startswith(f"Error: session {second} ended REJECTED") and len(err.splitlines()) == 1
 
 
 class _ScriptedSession:
