@@ -18,13 +18,15 @@ from execplanner.errors import ClientError, InvalidRequest
 from execplanner.executables.quantities import parse_duration_seconds, parse_size_mib
 from execplanner.formats.media import Format
 from execplanner.formats.tree import load_yaml, parse
-from execplanner.model.documents import ComputeResource, Dialect, MinMax, OfferSetRequest
+from execplanner.model.documents import ComputeResource, Dialect, ExecutableKind, MinMax, OfferSetRequest
 
 CONTENT_TYPES = {Format.JSON: "application/json", Format.YAML: "application/yaml", Format.XML: "application/xml"}
 # a URL ending so is one file to fetch and read; any other URL is a repository to clone
 SINGLE_FILE_SUFFIXES = (".ipynb", ".json", ".yaml", ".yml", ".xml", ".cwl", ".smk", ".def", ".py")
 SINGLE_FILE_NAMES = ("Snakefile", "Dockerfile", "Containerfile", "codemeta.json")
 MAX_DOWNLOAD_BYTES = 8 * 1024 * 1024
+# kinds the service runs from a URL it fetches: a local file of one needs --location
+FETCHED_KINDS = frozenset({ExecutableKind.JUPYTER_NOTEBOOK, ExecutableKind.DOCKER_COMPOSE})
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,11 @@ def _described(source: str, data: bytes | None, name: str | None, location: str 
         record = describe_path(source)  # reads sibling files too (a Snakefile's rules, a notebook's modules)
     else:
         record = describe_bytes(data, name)
-    return request_for(record, location=location, dialect=Dialect.CALYCOPIS_2026)
+    request = request_for(record, location=location, dialect=Dialect.CALYCOPIS_2026)
+    if request.executable.kind in FETCHED_KINDS and not (request.executable.location or request.executable.repository):
+        what = request.executable.kind.value
+        raise ClientError(f"{source} is a {what}: give --location URL, where the service can fetch it from")
+    return request
 
 
 def outgoing(source: str, overrides: Overrides, location: str | None = None) -> Outgoing:

@@ -96,18 +96,28 @@ def test_describe_request_pipes_into_ask(server):
 
 
 @pytest.mark.parametrize(
-    "executable",
+    ("executable", "location"),
     [
-        "notebooks/astropy-gaia-v4-with-kernelspec.ipynb",
-        "compose/oligia-webtop-desktop.yml",
-        "containers/oligia-webtop",  # a directory with a Dockerfile
-        "repositories/hcg16-casa-udocker",
+        ("notebooks/astropy-gaia-v4-with-kernelspec.ipynb", "https://example.org/gaia.ipynb"),
+        ("compose/oligia-webtop-desktop.yml", None),  # one image: asked for as that container
+        ("containers/oligia-webtop", None),  # a directory with a Dockerfile
+        ("repositories/hcg16-casa-udocker", None),
     ],
 )
-def test_ask_takes_the_executable_itself(server, executable):
-    result = run("ask", str(FIXTURES / executable), "--url", server.base_url)
+def test_ask_takes_the_executable_itself(server, executable, location):
+    where = ["--location", location] if location else []
+    result = run("ask", str(FIXTURES / executable), "--url", server.base_url, *where)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("YES") and offers_of(result.stdout)
+
+
+def test_a_local_notebook_needs_its_location(server):
+    notebook = FIXTURES / "notebooks" / "astropy-gaia-v4-with-kernelspec.ipynb"
+    result = run("ask", str(notebook), "--url", server.base_url)
+    assert result.returncode == 1
+    assert _one_line(result) == (
+        f"Error: {notebook} is a jupyter-notebook: give --location URL, where the service can fetch it from"
+    )
 
 
 def test_ask_reads_a_notebook_from_standard_input(server):
