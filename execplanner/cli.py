@@ -51,15 +51,8 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ExecPlannerError as exc:
-            raise Failure(exc) from exc
-
-
-class Failure(click.ClickException):
-    """An `ExecPlannerError` as click prints it: `Error: <message>` on stderr, the class's exit code."""
-
-    def __init__(self, error: ExecPlannerError) -> None:
-        super().__init__(" ".join(error.message.split()) or type(error).__name__)
-        self.exit_code = error.exit_code
+            click.echo("Error: " + (" ".join(exc.message.split()) or type(exc).__name__), err=True)
+            ctx.exit(exc.exit_code)
 
 
 @click.group(cls=LazyGroup)

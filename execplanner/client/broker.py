@@ -62,20 +62,28 @@ def unreachable_reason(exc: requests.RequestException, timeout: float) -> str:
     return " ".join(str(cause).split(": ")[-1].split())[:200] or type(cause).__name__
 
 
+def _said(answer: requests.Response) -> list[str]:
+    """What the answer says, in its own words: an error document's messages (or title), else a short text body
+    (an HTML page from a proxy says nothing useful on one line)."""
+    content_type = answer.headers.get("Content-Type", "")
+    if "json" not in content_type:
+        text = " ".join(answer.text.split())
+        return [text[:200]] if text and "html" not in content_type else []
+    try:
+        document = answer.json()
+    except ValueError:
+        return []
+    if not isinstance(document, dict):
+        return []
+    messages = [m.get("message") for m in document.get("messages") or [] if isinstance(m, dict)]
+    said = [str(message) for message in messages if message]
+    return said or ([str(document["title"])] if document.get("title") else [])
+
+
 def _refusal(answer: requests.Response) -> ServiceRefused:
     """The service's error document (or whatever a proxy answered) as one line."""
     head = f"{answer.status_code} {answer.reason or ''}".strip()
-    said: list[str] = []
-    if "json" in answer.headers.get("Content-Type", ""):
-        try:
-            document = answer.json()
-        except ValueError:
-            document = {}
-        if isinstance(document, dict):
-            said = [str(m.get("message")) for m in document.get("messages") or [] if isinstance(m, dict)]
-            said = [s for s in said if s and s != "None"] or ([str(document["title"])] if document.get("title") else [])
-    elif answer.text.strip() and "html" not in answer.headers.get("Content-Type", ""):
-        said = [" ".join(answer.text.split())[:200]]
+    said = _said(answer)
     details = f": {'; '.join(said)}" if said else ""
     return ServiceRefused(f"{answer.request.method} {answer.url}: {head}{details}", status=answer.status_code)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 
 from execplanner.errors import TokenUnavailable
 
@@ -37,12 +38,12 @@ def from_oidc_agent(account: str) -> str:
 
 
 def resolve(
-    token: str | None = None, oidc_agent: str | None = None, environ: dict[str, str] | None = None
+    token: str | None = None, oidc_agent: str | None = None, environ: Mapping[str, str] | None = None
 ) -> str | None:
     """The token to send, or None for an anonymous call."""
     if token and token.strip():
         return token.strip()
     if oidc_agent:
         return from_oidc_agent(oidc_agent)
-    environ = os.environ if environ is None else environ
-    return next((environ[name].strip() for name in TOKEN_ENV_VARS if environ.get(name, "").strip()), None)
+    found: Mapping[str, str] = os.environ if environ is None else environ
+    return next((found[name].strip() for name in TOKEN_ENV_VARS if found.get(name, "").strip()), None)
