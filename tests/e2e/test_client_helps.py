@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.servers import Service
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -23,21 +24,10 @@ UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 HEADER = ["UUID", "PHASE", "SITE", "FLAVOR", "CORES", "MEMORY", "START", "DURATION", "EXPIRES", "IN"]
 
 
-def _service_class() -> type:
-    """tests/conftest.py's `Service` (its module name `conftest` is shadowed by tests/e2e/conftest.py)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_root_conftest", ROOT / "tests" / "conftest.py")
-    assert spec and spec.loader
-    module = sys.modules.setdefault(spec.name, importlib.util.module_from_spec(spec))
-    spec.loader.exec_module(module)
-    return module.Service
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, roomy_catalogue: Path) -> Iterator[object]:
     """One SQLite server for this module: the client does not care which database is behind it."""
-    started = _service_class()(
+    started = Service(
         data_dir=tmp_path_factory.mktemp("client"), env={"EXECPLANNER_CATALOGUE": str(roomy_catalogue)}
     ).start()
     yield started
