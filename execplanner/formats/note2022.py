@@ -303,9 +303,26 @@ def question_from_document(document: dict[str, Any]) -> NoteQuestion:
     tasktype = task.get("type")
     if not isinstance(tasktype, str) or not tasktype:
         raise InvalidRequest("the task document has no 'type' naming its task type")
+    info = _taskinfo(task)
     return NoteQuestion(
         tasktype=tasktype,
-        taskinfo=_taskinfo(task),
+        taskinfo=info,
         resources=_compute_limits(task),
-        refusals=_data_refusals(task),
+        refusals=_missing_refusals(tasktype, info) + _data_refusals(task),
     )
+
+
+# What a task document must name for its task type to be runnable: a notebook needs its notebook, Binder its
+# repository. (A bare `GET /accepts?tasktype=…` asks only whether the type is run here, and needs neither.)
+REQUIRED_TASK_FIELDS = {
+    ExecutableKind.JUPYTER_NOTEBOOK: ("notebook", "the notebook's URL"),
+    ExecutableKind.BINDER_REPOSITORY: ("repository", "the repository to build"),
+}
+
+
+def _missing_refusals(tasktype: str, info: dict[str, Any]) -> list[tuple[int, str]]:
+    kind = uris.note_task_kind(tasktype)
+    required = REQUIRED_TASK_FIELDS.get(kind) if kind else None
+    if required is None or info.get(required[0]) or info.get("location"):
+        return []
+    return [(400, f"task.{required[0]} is required for a {tasktype} task: {required[1]}")]

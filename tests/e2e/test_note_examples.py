@@ -149,3 +149,21 @@ def test_compose_with_a_required_variable_unset_is_a_400_naming_it(http, service
     )
     assert answer.status_code == 400, answer.text
     assert "tag" in answer.json()["messages"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    "document,named",
+    [
+        ({"type": "https://purl.org/esap.escape.eu/task-type/jupyter-notebook", "task": {}}, "task.notebook"),
+        (
+            {"type": "https://purl.org/esap.escape.eu/task-type/binder-notebook", "task": {"path": "a.ipynb"}},
+            "task.repository",
+        ),
+    ],
+)
+def test_impossible_note_tasks_are_a_no_naming_the_field(http, service, document, named):
+    answer = http.post(service.url("/accepts"), json=document)
+    assert answer.status_code == 200, answer.text
+    reply = answer.json()
+    assert reply["reponseword"] == "NO"
+    assert any(named in reason["text"] for reason in reply["reponseinfo"]["reasons"]), reply
