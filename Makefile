@@ -35,8 +35,9 @@ fuzz: $(STAMP)
 	EXECPLANNER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q tests/fuzz
 	$(BIN)/python tests/fuzz/openapi_run.py 200
 
+# One table of every benchmark beside its same-run baseline (bench/run.py); needs Debian's wrk for the offer path.
 bench: $(STAMP)
-	for b in bench/[!_]*.py; do $(BIN)/python $$b || exit 1; done
+	$(BIN)/python bench/run.py $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,9 +1,12 @@
-"""POST /offersets: throughput and p50/p99 latency against a bare starlette endpoint returning a body of the
-same size, measured in the same run on the same machine, with the bundled catalogue and a synthetic 100× one.
+"""POST /offersets under `wrk` (2 threads, 16 connections, a fixed duration): throughput and p50/p99 latency
+against a bare starlette endpoint returning the same bytes under the same uvicorn settings, measured in the
+same run, for two paths:
 
-Targets (issue: the planner): ≥ 50 % of baseline throughput and p99 ≤ 2× the baseline's p99.
-Quotas are lifted in both catalogues so every request is a full YES (planning, four offers, stored).
-Run: `python bench/offersets.py [--clients 8] [--requests 150]`.
+  YES — the bundled catalogue with every quota lifted: every request planned, four offers stored and held;
+  NO  — the bundled catalogue with every quota used up: every request planned and answered NO (stored).
+
+Targets (issue #14): YES ≥ 0.25× the baseline's throughput with p99 ≤ 3× its p99; NO ≥ 0.35×.
+Run alone: `python bench/offersets.py [--seconds 10]`; `make bench` runs it as part of bench/run.py.
 """
 
 from __future__ import annotations
@@ -12,22 +15,27 @@ import argparse
 import json
 import os
 import signal
-import statistics
+import subprocess
 import sys
 import tempfile
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-import requests
-from _load import drive, start
+import _wrk
+from _common import Row, missing, table
+from _load import start
 
 from execplanner.catalogue import Catalogue, QuotaItem, default_catalogue_path
 
 ROOT = Path(__file__).resolve().parents[1]
-REQUEST = (ROOT / "examples" / "requests" / "oligia-webtop.json").read_bytes()
-HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+REQUEST = ROOT / "examples" / "requests" / "oligia-webtop.json"
+PART = "offersets"
+QUOTA_ITEMS = ("instances", "cores", "ram", "floating_ips")
 
 
-def roomy(catalogue: Catalogue, copies: int) -> Catalogue:
+def roomy(catalogue: Catalogue, copies: int = 1) -> Catalogue:
     """`copies` × the catalogue's sites, renamed, every quota lifted."""
     sites = []
     for copy in range(copies):
@@ -35,96 +43,123 @@ def roomy(catalogue: Catalogue, copies: int) -> Catalogue:
             clone = site.model_copy(deep=True, update={"name": f"{site.name}-{copy}" if copies > 1 else site.name})
             for site_vo in clone.vos:
                 if site_vo.quota:
-                    for field in ("instances", "cores", "ram", "floating_ips"):
-                        setattr(site_vo.quota, field, QuotaItem(limit=None))
+                    for name in QUOTA_ITEMS:
+                        setattr(site_vo.quota, name, QuotaItem(limit=None))
             sites.append(clone)
     return catalogue.model_copy(update={"sites": sites})
 
 
-def measure_service(catalogue_path: Path, workdir: Path, clients: int, per_client: int, name: str):
-    env = {
-        **os.environ,
-        "EXECPLANNER_CATALOGUE": str(catalogue_path),
-        "EXECPLANNER_LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    }
-    process, url = start(
-        [sys.executable, "-m", "execplanner.cli", "serve", "--port", "0", "--data-dir", str(workdir / name)], env
-    )
+def full(catalogue: Catalogue) -> Catalogue:
+    """The catalogue with every site's instance quota used up: every request is a NO."""
+    clone = catalogue.model_copy(deep=True)
+    for site in clone.sites:
+        for site_vo in site.vos:
+            if site_vo.quota:
+                site_vo.quota.instances = QuotaItem(limit=1, in_use=1)
+    return clone
+
+
+@contextmanager
+def served(command: list[str], env: dict[str, str] | None = None) -> Iterator[str]:
+    process, url = start(command, {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
     try:
-
-        def call(session):
-            answer = session.post(f"{url}/offersets", data=REQUEST, headers=HEADERS, allow_redirects=False)
-            assert answer.status_code == 303 and b'"YES"' in answer.content, answer.text[:300]
-
-        probe = requests.post(f"{url}/offersets", data=REQUEST, headers=HEADERS, allow_redirects=False)
-        size = len(probe.content)
-        return drive(name, call, clients, per_client), size
+        yield url
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
-def measure_baseline(size: int, clients: int, per_client: int, name: str):
-    process, url = start(
-        [sys.executable, str(Path(__file__).with_name("_baseline_server.py")), str(size)],
-        {**os.environ, "PYTHONUNBUFFERED": "1"},
+def _post(url: str) -> tuple[int, bytes, str]:
+    request = urllib.request.Request(
+        f"{url}/offersets",
+        data=REQUEST.read_bytes(),
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
     )
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
     try:
+        answer = opener.open(request, timeout=30)
+    except urllib.error.HTTPError as exc:  # a 303 not followed arrives here
+        return exc.code, exc.read(), exc.headers.get("Location", "")
+    return answer.status, answer.read(), answer.headers.get("Location", "")
 
-        def call(session):
-            answer = session.post(f"{url}/offersets", data=REQUEST, headers=HEADERS, allow_redirects=False)
-            assert answer.status_code == 303
 
-        return drive(name, call, clients, per_client)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+def measure_path(label: str, catalogue: Path, workdir: Path, seconds: float) -> list[Row]:
+    """The service on one catalogue, then the baseline returning the bytes the service answered."""
+    env = {"EXECPLANNER_CATALOGUE": str(catalogue), "EXECPLANNER_LOG_LEVEL": "WARNING"}
+    data = workdir / f"data-{label}"
+    command = [sys.executable, "-m", "execplanner.cli", "serve", "--port", "0", "--data-dir", str(data)]
+    with served(command, env) as url:
+        status, body, location = _post(url)
+        result = json.loads(body).get("result")
+        if status != 303 or result != label:
+            return [missing(PART, f"POST /offersets {label}", f"probe answered {status} {result}, not 303 {label}")]
+        _wrk.run(f"{url}/offersets", REQUEST, min(2.0, seconds))  # warm-up
+        ours = _wrk.run(f"{url}/offersets", REQUEST, seconds)
+    answer = workdir / f"answer-{label}.json"
+    answer.write_bytes(body)
+    with served([sys.executable, str(Path(__file__).with_name("_baseline_server.py")), str(answer), location]) as url:
+        _wrk.run(f"{url}/offersets", REQUEST, min(2.0, seconds))
+        base = _wrk.run(f"{url}/offersets", REQUEST, seconds)
+    return _rows(label, ours, base, seconds, len(body))
+
+
+TARGETS = {"YES": (0.25, 3.0), "NO": (0.35, None)}
+
+
+def _rows(label: str, ours: _wrk.WrkResult, base: _wrk.WrkResult, seconds: float, size: int) -> list[Row]:
+    least, tail = TARGETS[label]
+    gen = _wrk.generator(seconds)
+    baseline = f"bare starlette, same {size} B"
+    failures = ours.errors + ours.non_2xx_3xx
+    note = f"{ours.requests} requests" + (f", {failures} errors or non-3xx" if failures else "")
+    rate = Row(
+        PART,
+        f"POST /offersets {label} req/s",
+        ours.requests_per_second,
+        "req/s",
+        base.requests_per_second,
+        baseline,
+        gen,
+        f">= {least}x",
+        None,
+        note,
+    )
+    rate.ok = failures == 0 and (rate.ratio or 0) >= least
+    p50 = Row(PART, f"POST /offersets {label} p50", ours.p50 * 1000, "ms", base.p50 * 1000, baseline, gen)
+    p99 = Row(PART, f"POST /offersets {label} p99", ours.p99 * 1000, "ms", base.p99 * 1000, baseline, gen)
+    if tail is not None:
+        p99.target, p99.ok = f"<= {tail}x", (p99.ratio or 0) <= tail
+    return [rate, p50, p99]
+
+
+def rows(seconds: float = 10.0) -> list[Row]:
+    """Both paths, each beside its own baseline; rows saying why when wrk is missing."""
+    if _wrk.wrk_path() is None:
+        return [missing(PART, f"POST /offersets {label}", _wrk.INSTALL_HINT) for label in TARGETS]
+    bundled = Catalogue.load(default_catalogue_path())
+    out: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        for label, catalogue in (("YES", roomy(bundled)), ("NO", full(bundled))):
+            path = workdir / f"catalogue-{label}.json"
+            catalogue.save(path)
+            out += measure_path(label, path, workdir, seconds)
+    return out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--requests", type=int, default=120, help="per client and round")
-    parser.add_argument("--rounds", type=int, default=3, help="baseline and service alternate; medians reported")
+    parser.add_argument("--seconds", type=float, default=10.0, help="wrk's duration per measurement")
     args = parser.parse_args()
-    bundled = Catalogue.load(default_catalogue_path())
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        for label, copies in (("bundled catalogue", 1), ("100x catalogue", 100)):
-            path = workdir / f"catalogue-{copies}.json"
-            roomy(bundled, copies).save(path)
-            throughput, p99 = [], []
-            for round_ in range(args.rounds):
-                ours, size = measure_service(
-                    path, workdir, args.clients, args.requests, f"POST /offersets ({label}) #{round_ + 1}"
-                )
-                base = measure_baseline(
-                    size, args.clients, args.requests, f"bare starlette, {size} B body #{round_ + 1}"
-                )
-                print(base.line())
-                print(ours.line())
-                throughput.append(ours.throughput / base.throughput)
-                p99.append(ours.percentile(0.99) / base.percentile(0.99))
-            throughput_ratio, p99_ratio = statistics.median(throughput), statistics.median(p99)
-            ok = throughput_ratio >= 0.5 and p99_ratio <= 2.0
-            print(
-                f"  {label}: median throughput {throughput_ratio:.0%} of baseline (target >= 50%), "
-                f"median p99 {p99_ratio:.2f}x baseline (target <= 2x)  {'OK' if ok else 'BELOW TARGET'}"
-            )
-            print(
-                json.dumps(
-                    {
-                        "bench": "offersets",
-                        "catalogue": label,
-                        "sites": len(bundled.sites) * copies,
-                        "rounds": args.rounds,
-                        "throughput_ratio": round(throughput_ratio, 3),
-                        "p99_ratio": round(p99_ratio, 3),
-                        "target_met": ok,
-                    }
-                )
-            )
+    print(table(rows(args.seconds)))
     return 0
 
 

@@ -76,8 +76,9 @@ def main() -> int:
             throughput, p99 = [], []
             for round_ in range(args.rounds):
                 base = drive(f"POST /offersets, anonymous #{round_ + 1}", anonymous, args.clients, args.requests)
-                ours = drive(f"POST /offersets, Check-in token #{round_ + 1}", authenticated, args.clients,
-                             args.requests)
+                ours = drive(
+                    f"POST /offersets, Check-in token #{round_ + 1}", authenticated, args.clients, args.requests
+                )
                 print(base.line())
                 print(ours.line())
                 throughput.append(ours.throughput / base.throughput)
@@ -86,10 +87,21 @@ def main() -> int:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
         ratio, tail = statistics.median(throughput), statistics.median(p99)
-        print(f"  with a token: median throughput {ratio:.0%} of anonymous, median p99 {tail:.2f}x anonymous; "
-              f"the issuer was asked {idp.calls['userinfo']} time(s) for userinfo, {idp.calls['jwks']} for keys")
-        print(json.dumps({"bench": "offersets_token", "rounds": args.rounds, "throughput_ratio": round(ratio, 3),
-                          "p99_ratio": round(tail, 3), "userinfo_calls": idp.calls["userinfo"]}))
+        print(
+            f"  with a token: median throughput {ratio:.0%} of anonymous, median p99 {tail:.2f}x anonymous; "
+            f"the issuer was asked {idp.calls['userinfo']} time(s) for userinfo, {idp.calls['jwks']} for keys"
+        )
+        print(
+            json.dumps(
+                {
+                    "bench": "offersets_token",
+                    "rounds": args.rounds,
+                    "throughput_ratio": round(ratio, 3),
+                    "p99_ratio": round(tail, 3),
+                    "userinfo_calls": idp.calls["userinfo"],
+                }
+            )
+        )
     return 0
 
 

@@ -1,0 +1,85 @@
+"""The result shape every part of `make bench` (bench/run.py) returns, and how the table is printed and saved.
+
+A `Row` is one figure beside its baseline measured in the same run, the generator that produced both, and the
+verdict against the target (None when the figure has no target or could not be measured)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).with_name("results")
+
+
+@dataclass
+class Row:
+    """One line of the table."""
+
+    part: str  # e.g. "offersets"
+    name: str  # what was measured, e.g. "POST /offersets YES req/s"
+    value: float | None
+    unit: str
+    baseline: float | None = None
+    baseline_name: str = ""
+    generator: str = ""  # what produced the figure and its baseline, e.g. "wrk -t2 -c16 -d10s"
+    target: str = ""  # e.g. ">= 0.25x baseline"
+    ok: bool | None = None
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.value is None or not self.baseline:
+            return None
+        return self.value / self.baseline
+
+
+def missing(part: str, name: str, why: str) -> Row:
+    """A row saying a figure is not measured (yet), and why."""
+    return Row(part, name, None, "", note=why)
+
+
+def _number(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if abs(value) >= 100:
+        return f"{value:,.0f} {unit}".strip()
+    return f"{value:.3g} {unit}".strip()
+
+
+def table(rows: list[Row]) -> str:
+    """The rows as an aligned text table."""
+    header = ("part", "figure", "value", "baseline (same run)", "ratio", "target", "verdict", "generator / note")
+    lines = [header]
+    for row in rows:
+        verdict = {True: "OK", False: "BELOW", None: ""}[row.ok]
+        base = f"{_number(row.baseline, row.unit)} {row.baseline_name}".strip() if row.baseline is not None else ""
+        ratio = f"{row.ratio:.2f}x" if row.ratio is not None else ""
+        detail = "; ".join(x for x in (row.generator, row.note) if x)
+        lines.append((row.part, row.name, _number(row.value, row.unit), base, ratio, row.target, verdict, detail))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
+    out = []
+    for line in lines:
+        out.append("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False)) + "  " + line[-1])
+        if line is header:
+            out.append("-" * (sum(widths) + 2 * len(widths) + len(header[-1])))
+    return "\n".join(out)
+
+
+def save(rows: list[Row], context: dict[str, Any], directory: Path = RESULTS) -> Path:
+    """Write the run as `<UTC timestamp>.json` and `latest.json`; returns the timestamped file."""
+    directory.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+    document = {
+        "when": now.isoformat(timespec="seconds"),
+        **context,
+        "rows": [{**asdict(row), "ratio": row.ratio} for row in rows],
+    }
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    path = directory / f"{now.strftime('%Y%m%dT%H%M%SZ')}.json"
+    path.write_text(text)
+    (directory / "latest.json").write_text(text)
+    return path

@@ -1,0 +1,169 @@
+"""`make bench`: every benchmark of the project in one table, each figure beside a baseline measured in the same
+run, saved as JSON under bench/results/ (a timestamped file and latest.json). Not part of the test suite.
+
+Parts (each also runnable alone): offersets.py (POST /offersets under wrk, YES and NO paths, against a bare
+starlette endpoint), catalogue_build.py (building against the slowest site), catalogue_load.py (load and plan
+time at 1×, 10×, 100× the EGI size), capacity.py and launch.py (when present; their printed figures are read).
+
+Figures depend on the machine and what else runs on it: compare ratios, not absolute numbers, across machines.
+Run: `python bench/run.py [--quick] [--only offersets,catalogue,...] [--seconds 10]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import _wrk
+from _common import Row, missing, save, table
+
+HERE = Path(__file__).resolve().parent
+
+
+def _offersets(args: argparse.Namespace) -> list[Row]:
+    import offersets
+
+    return offersets.rows(args.seconds)
+
+
+def _catalogue_build(args: argparse.Namespace) -> list[Row]:
+    import catalogue_build
+
+    return catalogue_build.rows(4 if args.quick else 12)
+
+
+def _catalogue(args: argparse.Namespace) -> list[Row]:
+    import catalogue_load
+
+    return catalogue_load.rows((1, 10) if args.quick else (1, 10, 100))
+
+
+def _script(name: str, argv: list[str], timeout: float) -> tuple[str | None, str]:
+    """Run bench/<name> alone; (its stdout, or None when absent or failed; why)."""
+    path = HERE / name
+    if not path.exists():
+        return None, f"not yet: bench/{name} is not on this branch"
+    done = subprocess.run(
+        [sys.executable, str(path), *argv], capture_output=True, text=True, timeout=timeout, cwd=HERE.parent
+    )
+    if done.returncode != 0:
+        return None, f"bench/{name} failed ({done.returncode}): {done.stderr.strip().splitlines()[-1:]}"
+    return done.stdout, ""
+
+
+CAPACITY_FIGURES = [
+    # (row name, pattern over capacity.py's output: value[, baseline], unit, baseline's name, target, least ratio
+    # or value)
+    (
+        "polite clients: sessions admitted to start now",
+        r"\(a\)\D*(\d+) sessions admitted.*?quotas allow (\d+)",
+        "sessions",
+        "the quotas allow at once",
+        ">= 0.95x",
+        0.95,
+    ),
+    ("never-rejecting clients: YES before the first NO", r"\(b\)\D*(\d+) offer sets", "offer sets", "", ">= 30", 30),
+    (
+        "now full: later starts where the calendar has room, YES",
+        r"\(c\).*?of the (\d+) whose.*?room\), (\d+)",
+        "requests",
+        "requests with room",
+        "1.00x",
+        1.0,
+    ),
+]
+
+
+def _capacity_row(name: str, pattern: str, unit: str, base: str, target: str, least: float, flat: str) -> Row:
+    row = Row(
+        "capacity", name, None, unit, None, base, "bench/capacity.py (python requests), bundled catalogue", target
+    )
+    found = re.search(pattern, flat)
+    if found is None:
+        row.note = "figure not found in bench/capacity.py's output"
+        return row
+    numbers = [float(g) for g in found.groups()]
+    if pattern.startswith("\\(c"):  # (c) prints the baseline first
+        numbers.reverse()
+    row.value = numbers[0]
+    row.baseline = numbers[1] if len(numbers) > 1 else None
+    measured = row.ratio if row.baseline is not None else row.value
+    row.ok = measured is not None and measured >= least
+    return row
+
+
+def _capacity(args: argparse.Namespace) -> list[Row]:
+    argv = ["--limit", "40", "--later", "6"] if args.quick else []
+    output, why = _script("capacity.py", argv, timeout=1800)
+    if output is None:
+        return [missing("capacity", "capacity figures", why)]
+    flat = " ".join(output.split())
+    return [_capacity_row(*figure, flat) for figure in CAPACITY_FIGURES]
+
+
+def _launch(args: argparse.Namespace) -> list[Row]:
+    output, why = _script("launch.py", ["--quick"] if args.quick else [], timeout=1800)
+    if output is None:
+        return [missing("launch", "ACCEPTED→AVAILABLE overhead vs the simulator's boot delay", why)]
+    last = [line for line in output.splitlines() if line.strip()][-3:]
+    return [Row("launch", "ACCEPTED→AVAILABLE overhead", None, "", generator="bench/launch.py", note=" | ".join(last))]
+
+
+PARTS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
+    "offersets": _offersets,
+    "catalogue_build": _catalogue_build,
+    "catalogue": _catalogue,
+    "capacity": _capacity,
+    "launch": _launch,
+}
+
+
+def _context(args: argparse.Namespace) -> dict[str, object]:
+    return {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_average": os.getloadavg(),
+        },
+        "wrk": _wrk.wrk_path(),
+        "quick": args.quick,
+        "seconds": args.seconds,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short runs and small sizes (a smoke run, not figures)")
+    parser.add_argument("--seconds", type=float, default=None, help="wrk's duration per measurement (default 10)")
+    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts of: {', '.join(PARTS)}")
+    args = parser.parse_args(argv)
+    args.seconds = args.seconds or (2.0 if args.quick else 10.0)
+    if _wrk.wrk_path() is None:
+        print(f"NOTE: {_wrk.INSTALL_HINT}; the offer-set rows are skipped.", file=sys.stderr)
+    rows: list[Row] = []
+    for name in args.only.split(","):
+        started = time.monotonic()
+        print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+        try:
+            rows += PARTS[name](args)
+        except Exception as exc:  # noqa: BLE001 — one part failing must not hide the others' figures
+            traceback.print_exc()
+            rows.append(missing(name, name, f"failed: {exc}"))
+        print(f"[bench] {name} done in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    print(table(rows))
+    path = save(rows, _context(args))
+    print(f"\nsaved {path.relative_to(HERE.parent)} and bench/results/latest.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
