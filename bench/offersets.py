@@ -21,6 +21,7 @@ import tempfile
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import _wrk
@@ -59,11 +60,36 @@ def full(catalogue: Catalogue) -> Catalogue:
     return clone
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has used so far (Linux /proc), or None where it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Measured:
+    wrk: _wrk.WrkResult
+    cpu_per_request: float | None  # seconds of the server process's CPU per answered request
+
+
+def _measure(url: str, pid: int, seconds: float) -> Measured:
+    """A warm-up, then the measured run; the server's CPU time over the measured run per request."""
+    _wrk.run(f"{url}/offersets", REQUEST, min(2.0, seconds))
+    before = cpu_seconds(pid)
+    result = _wrk.run(f"{url}/offersets", REQUEST, seconds)
+    after = cpu_seconds(pid)
+    spent = after - before if before is not None and after is not None else None
+    return Measured(result, spent / result.requests if spent is not None and result.requests else None)
+
+
 @contextmanager
-def served(command: list[str], env: dict[str, str] | None = None) -> Iterator[str]:
+def served(command: list[str], env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
     process, url = start(command, {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
     try:
-        yield url
+        yield url, process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -96,26 +122,26 @@ def measure_path(label: str, catalogue: Path, workdir: Path, seconds: float) -> 
     env = {"EXECPLANNER_CATALOGUE": str(catalogue), "EXECPLANNER_LOG_LEVEL": "WARNING"}
     data = workdir / f"data-{label}"
     command = [sys.executable, "-m", "execplanner.cli", "serve", "--port", "0", "--data-dir", str(data)]
-    with served(command, env) as url:
+    with served(command, env) as (url, pid):
         status, body, location = _post(url)
         result = json.loads(body).get("result")
         if status != 303 or result != label:
             return [missing(PART, f"POST /offersets {label}", f"probe answered {status} {result}, not 303 {label}")]
-        _wrk.run(f"{url}/offersets", REQUEST, min(2.0, seconds))  # warm-up
-        ours = _wrk.run(f"{url}/offersets", REQUEST, seconds)
+        ours = _measure(url, pid, seconds)
     answer = workdir / f"answer-{label}.json"
     answer.write_bytes(body)
-    with served([sys.executable, str(Path(__file__).with_name("_baseline_server.py")), str(answer), location]) as url:
-        _wrk.run(f"{url}/offersets", REQUEST, min(2.0, seconds))
-        base = _wrk.run(f"{url}/offersets", REQUEST, seconds)
+    baseline = [sys.executable, str(Path(__file__).with_name("_baseline_server.py")), str(answer), location]
+    with served(baseline) as (url, pid):
+        base = _measure(url, pid, seconds)
     return _rows(label, ours, base, seconds, len(body))
 
 
 TARGETS = {"YES": (0.25, 3.0), "NO": (0.35, None)}
 
 
-def _rows(label: str, ours: _wrk.WrkResult, base: _wrk.WrkResult, seconds: float, size: int) -> list[Row]:
+def _rows(label: str, measured: Measured, base_measured: Measured, seconds: float, size: int) -> list[Row]:
     least, tail = TARGETS[label]
+    ours, base = measured.wrk, base_measured.wrk
     gen = _wrk.generator(seconds)
     baseline = f"bare starlette, same {size} B"
     failures = ours.errors + ours.non_2xx_3xx
@@ -137,7 +163,19 @@ def _rows(label: str, ours: _wrk.WrkResult, base: _wrk.WrkResult, seconds: float
     p99 = Row(PART, f"POST /offersets {label} p99", ours.p99 * 1000, "ms", base.p99 * 1000, baseline, gen)
     if tail is not None:
         p99.target, p99.ok = f"<= {tail}x", (p99.ratio or 0) <= tail
-    return [rate, p50, p99]
+    cpu = Row(
+        PART,
+        f"POST /offersets {label} server CPU per request",
+        None,
+        "ms",
+        None,
+        baseline,
+        gen,
+        note="the server process's user+system CPU over the run / requests: what load on the machine does not change",
+    )
+    if measured.cpu_per_request is not None and base_measured.cpu_per_request is not None:
+        cpu.value, cpu.baseline = measured.cpu_per_request * 1000, base_measured.cpu_per_request * 1000
+    return [rate, p50, p99, cpu]
 
 
 def rows(seconds: float = 10.0) -> list[Row]:
