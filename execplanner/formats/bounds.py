@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from execplanner.errors import DocumentTooCostly, InvalidRequest
@@ -42,6 +42,12 @@ _UNCARRIABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\uff
 _LINE_BREAKS = re.compile("[\t\n\r]")
 
 T = TypeVar("T")
+
+# What a parsed document may hold besides maps and lists: what JSON, YAML and XML all carry (YAML timestamps are
+# rendered as ISO 8601 text). YAML's `!!binary` and `!!set` build bytes and sets, which no renderer writes.
+_CARRIABLE_SCALARS = (str, int, float, bool, type(None), datetime, date)
+# Map keys JSON can write (as text); a YAML date or tuple as a key cannot be stored.
+_CARRIABLE_KEYS = (str, int, float, bool, type(None))
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,8 @@ def check_values(tree: Any, where: str = "") -> None:
     if isinstance(tree, dict):
         for key, item in tree.items():
             field = f"{where}.{key}" if where else str(key)
+            if not isinstance(key, _CARRIABLE_KEYS):
+                raise InvalidRequest(f"'{field}': a map key must be text, a number or a boolean, not {_kind(key)}")
             if isinstance(key, str):
                 _check_text(key, field + " (its name)", one_line=True)
             _check_field(item, field, str(key) in ONE_LINE_FIELDS)
@@ -140,6 +148,16 @@ def _check_field(value: Any, field: str, one_line: bool) -> None:
             raise InvalidRequest(f"'{field}': {value} is not a finite number")
         if abs(value) > MAX_INTEGER:
             raise InvalidRequest(f"'{field}': {value:g} is out of range (at most {MAX_INTEGER} in magnitude)")
+    elif not isinstance(value, _CARRIABLE_SCALARS):
+        raise InvalidRequest(
+            f"'{field}': {_kind(value)} is not accepted; send text, a number, a boolean, a list or a map"
+        )
+
+
+def _kind(value: Any) -> str:
+    """The YAML name of a value no format carries, for a message the client can act on."""
+    names = {bytes: "a YAML !!binary value", set: "a YAML !!set", date: "a date", datetime: "a timestamp"}
+    return names.get(type(value), f"a {type(value).__name__}")
 
 
 def _check_text(text: str, field: str, *, one_line: bool) -> None:
