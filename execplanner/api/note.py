@@ -6,21 +6,24 @@ It asks the same planner as `/offersets`, but only asks: nothing is stored and n
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.formparsers import FormParser, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from execplanner.api.caller import caller_of
-from execplanner.api.documents import base_url, read_document, respond, response_format
+from execplanner.api.documents import base_url, document_limits, read_body, read_document, respond, response_format
 from execplanner.booking import ask_only
 from execplanner.errors import BodyTooLarge, InvalidExecutable, InvalidRequest, UnsupportedMediaType
 from execplanner.executables import describe_bytes
 from execplanner.formats import note2022
+from execplanner.formats.bounds import DocumentLimits, check_values
 from execplanner.formats.media import Format
 from execplanner.formats.tree import load_yaml
 from execplanner.model.requirements import Requirements
@@ -28,6 +31,7 @@ from execplanner.planner.plan import Caller, Plan
 
 
 def _question_from_params(params: Any) -> note2022.NoteQuestion:
+    check_values(dict(params.items()))  # echoed in the answer: nothing XML (or a database) cannot carry
     tasktype = params.get("tasktype")
     if not tasktype:
         raise InvalidRequest("the 'tasktype' parameter is required")
@@ -58,10 +62,55 @@ async def _part_bytes(value: Any, name: str, limit: int) -> tuple[bytes, str | N
     return str(value).encode(), None
 
 
-def _part_value(data: bytes, name: str) -> Any:
+async def _replay(body: bytes) -> AsyncGenerator[bytes, None]:
+    yield body
+
+
+async def _read_form(request: Request, content_type: str, limit: int) -> list[tuple[str, bytes, str | None]]:
+    """The form's fields as bytes. The body is read whole first, under the same size limit and deadline as every
+    other body (starlette's own form reading bounds each part, not the body, and a chunked body declares no
+    length); splitting 1 MB into parts is then quick, and parsing the parts happens off the loop."""
+    body = await read_body(request, limit)
+    parser: MultiPartParser | FormParser
+    if content_type.startswith("multipart/form-data"):
+        parser = MultiPartParser(request.headers, _replay(body), max_files=32, max_fields=256, max_part_size=limit)
+    else:
+        parser = FormParser(request.headers, _replay(body), max_fields=256, max_part_size=limit)
+    try:
+        form = await parser.parse()
+    except Exception as exc:  # noqa: BLE001 — python-multipart raises several types for malformed bodies
+        raise InvalidRequest(f"malformed multipart body: {getattr(exc, 'message', exc)}") from exc
+    try:
+        return [(key, *await _part_bytes(value, key, limit)) for key, value in form.multi_items()]
+    finally:
+        await form.close()
+
+
+def _read_parts(
+    raw: list[tuple[str, bytes, str | None]], limits: DocumentLimits
+) -> tuple[dict[str, Any], dict[str, tuple[bytes, str | None]]]:
+    """Question parameters and whole-description parts from the form's fields (in a worker thread: a part is a
+    document as costly to parse as a request body)."""
+    params: dict[str, Any] = {}
+    parts: dict[str, tuple[bytes, str | None]] = {}
+    for key, data, filename in raw:
+        if key.startswith("taskinfo."):
+            text = data.strip()
+            if text.startswith((b"http://", b"https://")) and b"\n" not in text:
+                params[key] = text.decode("utf-8", "replace")  # a reference, not a document
+            elif key in DESCRIPTION_PARTS:
+                parts[key] = (data, filename)
+            else:
+                params[key] = _part_value(data, key, limits)
+        else:
+            params[key] = data.decode("utf-8", "replace")
+    return params, parts
+
+
+def _part_value(data: bytes, name: str, limits: DocumentLimits) -> Any:
     """A taskinfo part is a JSON or YAML document (or a plain string)."""
     try:
-        return load_yaml(data)
+        return load_yaml(data, limits)
     except InvalidRequest as exc:
         raise InvalidRequest(f"part '{name}' is not JSON or YAML: {exc.message}") from exc
 
@@ -153,30 +202,9 @@ async def post_accepts(request: Request) -> Response:
             "POST /accepts takes multipart/form-data (a 'tasktype' part and 'taskinfo.*' parts), or a note task or "
             "lease document as JSON or YAML"
         )
-    limit = request.app.state.settings.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge(f"request body of {declared} bytes exceeds the limit of {limit} bytes")
-    try:
-        async with request.form(max_files=32, max_fields=256, max_part_size=limit) as form:
-            params: dict[str, Any] = {}
-            parts: dict[str, tuple[bytes, str | None]] = {}
-            for key, value in form.multi_items():
-                data, filename = await _part_bytes(value, key, limit)
-                if key.startswith("taskinfo."):
-                    text = data.strip()
-                    if text.startswith((b"http://", b"https://")) and b"\n" not in text:
-                        params[key] = text.decode("utf-8", "replace")  # a reference, not a document
-                    elif key in DESCRIPTION_PARTS:
-                        parts[key] = (data, filename)
-                    else:
-                        params[key] = _part_value(data, key)
-                else:
-                    params[key] = data.decode("utf-8", "replace")
-    except (InvalidRequest, BodyTooLarge):
-        raise
-    except Exception as exc:  # noqa: BLE001 — python-multipart raises several types for malformed bodies
-        raise InvalidRequest(f"malformed multipart body: {exc}") from exc
+    settings = request.app.state.settings
+    raw = await _read_form(request, content_type, settings.max_body_bytes)
+    params, parts = await run_in_threadpool(_read_parts, raw, document_limits(settings))
     question = _question_from_params(params)
     question.described = await run_in_threadpool(_describe, parts)
     return await _answer(request, question, fmt, caller)
