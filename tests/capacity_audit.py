@@ -83,6 +83,13 @@ def commitment_peaks(holds: dict[str, tuple], now: datetime) -> dict[tuple[str, 
     return peaks
 
 
+# Typed, so SQLite compares the instant as the store wrote it ('... 12:57:00.000000'), not as the driver would
+# render a bare datetime ('... 12:57:00'): as text the hold ending at exactly `now` would still count as live.
+_LIVE_HOLDS = sqlalchemy.text("SELECT * FROM holds WHERE ends > :now").bindparams(
+    sqlalchemy.bindparam("now", type_=sqlalchemy.DateTime)
+)
+
+
 def audit(url: str, catalogue, now: datetime) -> dict[tuple[str, str], tuple[int, ...]]:
     """Assert that no site/VO is committed above its quota at any instant from `now`, and that every hold the
     store keeps is a holding session's and every holding session has its hold; returns the peaks."""
@@ -92,7 +99,7 @@ def audit(url: str, catalogue, now: datetime) -> dict[tuple[str, str], tuple[int
             expected = session_holds(conn, now)
             kept = {
                 row.session_uuid: row
-                for row in conn.execute(sqlalchemy.text("SELECT * FROM holds WHERE ends > :now"), {"now": _naive(now)})
+                for row in conn.execute(_LIVE_HOLDS, {"now": _naive(now)})
             }
     finally:
         engine.dispose()
