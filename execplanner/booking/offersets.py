@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 
 from sqlalchemy import Connection
 
+from execplanner.booking.commitments import CommitmentsCache
 from execplanner.booking.holds import holds_of
 from execplanner.executables.protocol import requirements_for
 from execplanner.model.capacity import Hold
@@ -109,33 +110,42 @@ def _plan_one(ask: Ask, planner: Planner, holds: Sequence[Hold]) -> OfferSet:
     )
 
 
-def create_offersets(store: Store, asks: list[Ask], planner: Planner) -> list[OfferSet | Exception]:
+def create_offersets(
+    store: Store, asks: list[Ask], planner: Planner, cache: CommitmentsCache | None = None
+) -> list[OfferSet | Exception]:
     """Plan and store several requests in one transaction, under the capacity lock: what is offered is held
     before anyone else plans, and each request sees what the ones before it in the batch were offered.
-    A request whose planning fails gets its exception back; the others are unaffected."""
+    A request whose planning fails gets its exception back; the others are unaffected. `cache` (the writer's)
+    saves rereading the live holds when nobody else changed them since its last batch."""
+    cache = cache or CommitmentsCache()
 
-    def book(conn: Connection) -> tuple[list[OfferSet | Exception], list[OfferSet]]:
+    def book(conn: Connection) -> tuple[list[OfferSet | Exception], list[OfferSet], Commitments, int | None]:
         results: list[OfferSet | Exception] = []
         stored: list[tuple[OfferSet, dict[str, Any], str | None]] = []
         records.lock_capacity(conn)
-        holds = Commitments(records.live_holds(conn, min(ask.now for ask in asks)))  # calendars built once
+        committed, version = cache.take(conn, min(ask.now for ask in asks))
         booked: list[Hold] = []
         for ask in asks:
             try:
-                offerset = _plan_one(ask, planner, holds)
+                offerset = _plan_one(ask, planner, committed)
             except Exception as exc:  # noqa: BLE001 — one request's failure must not sink the batch
                 results.append(exc)
                 continue
             held = holds_of(offerset.offers)
-            holds.extend(held)
+            committed.extend(held)
             booked += held
             stored.append((offerset, ask.request.model_dump(mode="json"), ask.caller.owner))
             results.append(offerset)
         records.insert_offersets(conn, stored)
         records.insert_holds(conn, booked)
-        return results, [offerset for offerset, _, _ in stored]
+        after = records.capacity_version(conn) if booked else version
+        # our own insert counts once; any other step means another transaction changed holds meanwhile
+        matches = after == version + (1 if booked else 0)
+        return results, [offerset for offerset, _, _ in stored], committed, after if matches else None
 
-    results, stored = store.run(book)
+    results, stored, committed, version = store.run(book)
+    if version is not None:
+        cache.keep(committed, version)
     for offerset in stored:
         log.info(
             "offerset_created offerset=%s result=%s offers=%d",

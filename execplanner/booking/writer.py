@@ -11,6 +11,7 @@ import queue
 import threading
 from dataclasses import dataclass
 
+from execplanner.booking.commitments import CommitmentsCache
 from execplanner.booking.offersets import Ask, create_offersets
 from execplanner.model.documents import OfferSet
 from execplanner.planner.plan import Planner
@@ -44,6 +45,7 @@ class OfferSetWriter:
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="offerset-writer", daemon=True)
+        self._commitments = CommitmentsCache()  # the live holds between batches; only this thread touches it
 
     def start(self) -> None:
         self._thread.start()
@@ -93,7 +95,7 @@ class OfferSetWriter:
         """One transaction for the batch; if it fails, each request again on its own, so one request the
         database refuses cannot take its neighbours' offers down with it."""
         try:
-            return create_offersets(self._store, asks, self._planner)
+            return create_offersets(self._store, asks, self._planner, self._commitments)
         except Exception as exc:  # noqa: BLE001 — reported per request below
             if len(asks) == 1:
                 log.error("offerset_failed error=%s", exc)

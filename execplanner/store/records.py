@@ -269,8 +269,23 @@ def lock_capacity(conn: Connection) -> None:
 _INSERT_HOLDS = insert(tables.holds)
 
 
+_VERSION = tables.capacity_version.c.version
+_BUMP_VERSION = update(tables.capacity_version).where(tables.capacity_version.c.id == 1).values(version=_VERSION + 1)
+
+
+def capacity_version(conn: Connection) -> int:
+    """The holds' change counter (see `tables.capacity_version`): equal readings, equal holds."""
+    return int(conn.execute(select(_VERSION).where(tables.capacity_version.c.id == 1)).scalar_one())
+
+
+def _holds_changed(conn: Connection) -> None:
+    """Every function here that changes `holds` calls this in the same transaction."""
+    conn.execute(_BUMP_VERSION)
+
+
 def insert_holds(conn: Connection, holds: list[Hold]) -> None:
     if holds:
+        _holds_changed(conn)
         conn.execute(
             _INSERT_HOLDS,
             [
@@ -313,11 +328,13 @@ def all_holds(conn: Connection) -> list[Hold]:
 def end_holds(conn: Connection, uuids: list[UUID]) -> None:
     """The sessions give their capacity back (they ended, or were rejected or expired)."""
     if uuids:
+        _holds_changed(conn)
         conn.execute(delete(tables.holds).where(tables.holds.c.session_uuid.in_([str(u) for u in uuids])))
 
 
 def own_hold(conn: Connection, uuid: UUID) -> None:
     """An accepted offer's hold stops being one of its set's shared offers: it is the session's own."""
+    _holds_changed(conn)
     conn.execute(update(tables.holds).where(tables.holds.c.session_uuid == str(uuid)).values(offerset_uuid=None))
 
 
@@ -330,6 +347,7 @@ def end_overdue_holds(conn: Connection, now: datetime, limit: int) -> int:
     )
     uuids = [row.session_uuid for row in conn.execute(claimed)]
     if uuids:
+        _holds_changed(conn)
         conn.execute(delete(tables.holds).where(h.session_uuid.in_(uuids)))
     return len(uuids)
 

@@ -139,3 +139,13 @@ launches = Table(
     Column("token", String(128), doc="The Jupyter token the VM was given (shown to the owner only)."),
     Column("updated", UTCDateTime, nullable=False),
 )
+
+# One row: a counter that every transaction changing `holds` increments (in `records`). A process that keeps the
+# live holds in memory between transactions (the offer-set writer) reads it to know whether anyone else —
+# another thread, replica or command — changed them since: same number, same holds.
+capacity_version = Table(
+    "capacity_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+)
