@@ -50,6 +50,9 @@ class Settings(BaseModel):
         "(checked while parsing; 400 beyond).",
     )
     max_document_depth: int = Field(64, gt=0, le=256, description="Deepest nesting of a request document (400 beyond).")
+    max_yaml_aliases: int = Field(
+        64, ge=0, description="Most alias references (*name) one YAML request document may use (400 beyond)."
+    )
     parse_timeout_seconds: float = Field(
         2.0, gt=0, description="Longest a request document may take to parse and validate, off the event loop (400)."
     )

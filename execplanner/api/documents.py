@@ -29,6 +29,7 @@ def document_limits(settings: Settings) -> DocumentLimits:
     return DocumentLimits(
         max_nodes=settings.max_document_nodes,
         max_depth=settings.max_document_depth,
+        max_aliases=settings.max_yaml_aliases,
         max_characters=settings.max_body_bytes,
         seconds=settings.parse_timeout_seconds,
     )

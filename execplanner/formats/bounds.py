@@ -56,6 +56,7 @@ class DocumentLimits:
 
     max_nodes: int = 10_000
     max_depth: int = 64
+    max_aliases: int = 64
     max_characters: int = 1024 * 1024
     seconds: float = 2.0
 

@@ -20,7 +20,6 @@ from execplanner.formats import bounds, xmltree
 from execplanner.formats.bounds import DocumentLimits
 from execplanner.formats.media import Format
 
-MAX_YAML_ALIASES = 64
 MAX_DEPTH = DocumentLimits().max_depth
 
 
@@ -43,8 +42,8 @@ class _BoundedLoader(yaml.SafeLoader):
         self._deadline.check()
         if self.check_event(AliasEvent):
             self._aliases += 1
-            if self._aliases > MAX_YAML_ALIASES:
-                raise InvalidRequest(f"YAML document uses more than {MAX_YAML_ALIASES} aliases; refused")
+            if self._aliases > self.limits.max_aliases:
+                raise InvalidRequest(f"YAML document uses more than {self.limits.max_aliases} aliases; refused")
             node = super().compose_node(parent, index)
             if id(node) not in self._measure:
                 raise InvalidRequest("YAML document contains a recursive alias; refused")

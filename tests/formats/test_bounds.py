@@ -23,6 +23,13 @@ def alias_levels(levels: int, per_level: int) -> bytes:
     return "\n".join(lines).encode()
 
 
+def test_the_alias_count_is_a_setting():
+    document = b"a: &a x\nb: [*a, *a, *a]\n"
+    assert tree.parse(document, Format.YAML, limits=DocumentLimits(max_aliases=3))["b"] == ["x", "x", "x"]
+    with pytest.raises(InvalidRequest, match="more than 2 aliases"):
+        tree.parse(document, Format.YAML, limits=DocumentLimits(max_aliases=2))
+
+
 def test_an_alias_costs_what_it_expands_to():
     assert tree.parse(alias_levels(2, 3), Format.YAML, limits=SMALL)["l2"] == [[["x"] * 4] * 3] * 3
     with pytest.raises(DocumentTooCostly, match="aliases expanded"):
