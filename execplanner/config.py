@@ -78,6 +78,12 @@ class Settings(BaseModel):
         description="Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For/-Proto headers are "
         "honoured, comma-separated in the environment; default none: the headers are ignored.",
     )
+    database_connections: int = Field(
+        30,
+        ge=2,
+        le=1000,
+        description="Most database connections this process opens (PostgreSQL; a third kept open, the rest on demand).",
+    )
     offer_expiry_seconds: int = Field(300, gt=0, description="How long an offer holds its capacity.")
     max_offers: int = Field(4, ge=1, le=32, description="Most offers in one offer set.")
     default_vo: str = Field("vo.access.egi.eu", description="VO assumed when neither request nor token names one.")

@@ -89,7 +89,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.store = Store.open(settings.database_url)
+        app.state.store = Store.open(settings.database_url, connections=settings.database_connections)
         app.state.started_at = datetime.now(UTC).replace(microsecond=0)
         app.state.writer = OfferSetWriter(app.state.store, app.state.planner)
         app.state.writer.start()

@@ -92,7 +92,7 @@ class Store:
         self._writer = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True) -> Store:
+    def open(cls, url: str, *, migrate: bool = True, connections: int = 30) -> Store:
         try:
             parsed = make_url(url)
         except (SQLAlchemyError, ValueError) as exc:
@@ -104,7 +104,10 @@ class Store:
                 engine = create_engine(url, pool_size=8, max_overflow=16, pool_timeout=60, **_JSON)
                 _configure_sqlite(engine)
             else:
-                engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=60, **_JSON)
+                kept = max(1, connections // 3)  # the server's max_connections is shared by every replica: a setting
+                engine = create_engine(
+                    url, pool_size=kept, max_overflow=connections - kept, pool_pre_ping=True, pool_timeout=60, **_JSON
+                )
             store = cls(engine)
             if migrate:
                 store.migrate()
