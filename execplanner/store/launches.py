@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from execplanner.model.documents import Executable
 from execplanner.model.phase import Phase
@@ -71,8 +72,12 @@ def ensure(conn: Connection, session: UUID, site: str, vo: str, now: datetime) -
     found = get(conn, session)
     if found is not None:
         return found
+    # Two replicas' drivers may both find none: the second insert must not fail the pass (it waits for the first
+    # and then does nothing).
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    values = {"session_uuid": str(session), "site": site, "vo": vo, "state": "new", "attempts": 0, "objects": {}}
     conn.execute(
-        insert(L).values(session_uuid=str(session), site=site, vo=vo, state="new", attempts=0, objects={}, updated=now)
+        dialect.insert(L).values(**values, updated=now).on_conflict_do_nothing(index_elements=[L.c.session_uuid])
     )
     found = get(conn, session)
     assert found is not None
