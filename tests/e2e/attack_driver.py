@@ -206,6 +206,9 @@ def check(database: str, load: Load, grace_seconds: float = 1.0) -> Findings:
     for outcome in load.outcomes:
         if outcome.action != "accept" or outcome.status != 409:
             continue
+        expires = sessions[outcome.uuid].expires if outcome.uuid in sessions else None
+        if expires is not None and outcome.at >= _aware(expires):
+            continue  # past its expiry: refused rightly even before the scheduler marks it EXPIRED
         left = next((s for s in history.get(outcome.uuid, []) if s.from_phase == "OFFERED"), None)
         if left is None:
             wrong.append((outcome, "still OFFERED"))
