@@ -144,7 +144,7 @@ def test_no_token_reaches_the_log(http, service_factory, idp, people):
     for token in (people["alice"], people["bob"], forged, "opaque-secret-token-value"):
         ask(http, server, token)
     server.process.send_signal(signal.SIGTERM)
-    out, err = server.process.communicate(timeout=30)
+    out, err = server.communicate(timeout=30)
     assert "token_rejected" in err  # the log did record the refusals...
     for token in (people["alice"], people["bob"], forged, "opaque-secret-token-value"):
         assert token not in out + err  # ...but never a token

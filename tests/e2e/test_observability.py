@@ -79,7 +79,7 @@ def test_metrics_count_requests_offers_holds_and_the_scheduler(http, service_fac
 
 def _stopped_logs(server) -> list[dict]:
     server.process.send_signal(signal.SIGTERM)
-    _out, err = server.process.communicate(timeout=20)
+    _out, err = server.communicate(timeout=20)
     lines = [line for line in err.splitlines() if line.strip()]
     parsed = [json.loads(line) for line in lines]  # every line is one JSON object
     assert FAKE_TOKEN not in err and "Bearer " + FAKE_TOKEN[:20] not in err

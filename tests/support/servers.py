@@ -35,6 +35,23 @@ class Service:
     process: subprocess.Popen[str] | None = None
     base_url: str = ""
     port: int = 0
+    _output: dict[str, list[str]] = field(default_factory=lambda: {"stdout": [], "stderr": []})
+    _drains: list[threading.Thread] = field(default_factory=list)
+
+    def _drain(self, name: str) -> None:
+        """Keep reading one of the server's pipes, so a chatty server never blocks on a full pipe buffer."""
+        stream = getattr(self.process, name)
+        thread = threading.Thread(target=lambda: self._output[name].extend(iter(stream.readline, "")), daemon=True)
+        thread.start()
+        self._drains.append(thread)
+
+    def communicate(self, timeout: float) -> tuple[str, str]:
+        """Wait for the server to end; everything it wrote to stdout (after its first line) and stderr."""
+        assert self.process is not None
+        self.process.wait(timeout=timeout)
+        for thread in self._drains:
+            thread.join(timeout=timeout)
+        return "".join(self._output["stdout"]), "".join(self._output["stderr"])
 
     def start(self, timeout: float = 30.0) -> Service:
         command = [
@@ -55,6 +72,7 @@ class Service:
         )
         deadline = time.monotonic() + timeout
         assert self.process.stdout is not None
+        self._drain("stderr")
         while time.monotonic() < deadline:
             line = self.process.stdout.readline()
             if not line:
@@ -62,9 +80,10 @@ class Service:
             if "listening on" in line:
                 self.base_url = line.strip().split("listening on ", 1)[1]
                 self.port = int(self.base_url.rsplit(":", 1)[1])
+                self._drain("stdout")
                 return self
         self.process.kill()
-        _, err = self.process.communicate(timeout=10)
+        _, err = self.communicate(timeout=10)
         raise RuntimeError(f"execplanner serve did not start: {err[-3000:]}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
@@ -73,6 +92,8 @@ class Service:
         try:
             return self.process.wait(timeout=timeout)
         finally:
+            for thread in self._drains:
+                thread.join(timeout=5)
             if self.process.stdout:
                 self.process.stdout.close()
             if self.process.stderr:
