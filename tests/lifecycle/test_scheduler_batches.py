@@ -8,20 +8,16 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy
+from support.builders import one_core_offers
 
 from execplanner.booking import Ask, create_direct, create_offersets
 from execplanner.lifecycle.scheduler import SchedulerStatus, end_overdue_holds, expire_due, one_pass
 from execplanner.model.documents import (
     Executable,
     ExecutableKind,
-    MinMax,
     OfferSetRequest,
-    Placement,
-    ScheduleBlock,
-    ScheduleOffer,
 )
 from execplanner.model.phase import Phase
-from execplanner.planner.plan import Offer, Plan
 from execplanner.store import records
 from execplanner.store.database import Store
 
@@ -29,19 +25,7 @@ NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 REQUEST = OfferSetRequest(executable=Executable(kind=ExecutableKind.DOCKER_CONTAINER))
 
 
-def four_offers(request, holds, now, caller=None) -> Plan:
-    block = ScheduleBlock(start=now, duration=timedelta(minutes=20))
-    return Plan(
-        offers=[
-            Offer(
-                placement=Placement(site=f"S{i}", vo="v", flavor_id="f", flavor_name="f", cores=1, memory_mib=1024),
-                schedule=ScheduleOffer(preparing=block, available=block, releasing=block),
-                cores=MinMax(min=1, max=1),
-                memory_gib=MinMax(min=1, max=1),
-            )
-            for i in range(4)
-        ]
-    )
+four_offers = one_core_offers(4, timedelta(minutes=20))
 
 
 def two_thousand_offers(store: Store) -> None:

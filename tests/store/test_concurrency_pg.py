@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy
+from support.builders import one_core_offers
 
 from execplanner.booking import create_offerset
 from execplanner.booking import sessions as booked
@@ -16,15 +17,10 @@ from execplanner.errors import IllegalTransition
 from execplanner.model.documents import (
     Executable,
     ExecutableKind,
-    MinMax,
     OfferSetRequest,
-    Placement,
-    ScheduleBlock,
-    ScheduleOffer,
     UpdateRequest,
 )
 from execplanner.model.phase import Phase
-from execplanner.planner.plan import Offer, Plan
 from execplanner.store import records
 from execplanner.store.database import Store
 
@@ -32,19 +28,7 @@ NOW = datetime.now(UTC)
 REQUEST = OfferSetRequest(executable=Executable(kind=ExecutableKind.DOCKER_CONTAINER))
 
 
-def four_offers(request, holds, now, caller=None) -> Plan:
-    block = ScheduleBlock(start=now, duration=timedelta(hours=1))
-    return Plan(
-        offers=[
-            Offer(
-                placement=Placement(site=f"S{i}", vo="v", flavor_id="f", flavor_name="f", cores=1, memory_mib=1024),
-                schedule=ScheduleOffer(preparing=block, available=block, releasing=block),
-                cores=MinMax(min=1, max=1),
-                memory_gib=MinMax(min=1, max=1),
-            )
-            for i in range(4)
-        ]
-    )
+four_offers = one_core_offers(4, timedelta(hours=1))
 
 
 @pytest.fixture

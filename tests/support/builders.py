@@ -5,8 +5,10 @@ Values are the smallest that say what a test means; anything a test asserts on, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
 
 from execplanner.catalogue import (
     Catalogue,
@@ -21,6 +23,8 @@ from execplanner.catalogue import (
     Site,
     SiteVO,
 )
+from execplanner.model.documents import MinMax, OfferSetRequest, Placement, ScheduleBlock, ScheduleOffer
+from execplanner.planner.plan import Offer, Plan
 from execplanner.store.database import Store
 
 UBUNTU_DOCKER = Image(
@@ -95,3 +99,25 @@ def opened_store(url: str) -> Iterator[Store]:
         yield store
     finally:
         store.close()
+
+
+def one_core_offers(count: int, block: timedelta) -> Callable[..., Plan]:
+    """A planner that offers `count` one-core VMs at sites S0, S1, … starting now, each schedule block `block`
+    long: for tests of what the store and scheduler do with offers, whatever the catalogue."""
+
+    def plan(request: OfferSetRequest, holds: Any, now: datetime, caller: Any = None) -> Plan:
+        schedule_block = ScheduleBlock(start=now, duration=block)
+        schedule = ScheduleOffer(preparing=schedule_block, available=schedule_block, releasing=schedule_block)
+        return Plan(
+            offers=[
+                Offer(
+                    placement=Placement(site=f"S{i}", vo="v", flavor_id="f", flavor_name="f", cores=1, memory_mib=1024),
+                    schedule=schedule,
+                    cores=MinMax(min=1, max=1),
+                    memory_gib=MinMax(min=1, max=1),
+                )
+                for i in range(count)
+            ]
+        )
+
+    return plan
