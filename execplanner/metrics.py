@@ -40,13 +40,16 @@ HOLDS = Gauge(
 )
 LAUNCHES = Counter(
     "execplanner_launches",
-    "VM launches for accepted sessions, by outcome (ok, failed).",
-    ["outcome"],
+    "Launches of accepted sessions by the lifecycle driver, by site and outcome: available (the VM is ACTIVE and "
+    "answers), failed (the session became FAILED), cancelled (the client cancelled while it launched), retried "
+    "(a transient cloud error; the launch is tried again after a backoff).",
+    ["site", "outcome"],
 )
 CLOUD_CALLS = Counter(
     "execplanner_cloud_calls",
-    "Calls to an OpenStack site, by site and outcome (ok, error, timeout).",
-    ["site", "outcome"],
+    "Calls to OpenStack sites, by site, operation (create_server, get_server, ...) and outcome: ok, error (the "
+    "cloud refused: quota, bad request, conflict), transient (5xx, 429 or no connection: retried), timeout.",
+    ["site", "operation", "outcome"],
 )
 SCHEDULER_PASS_SECONDS = Histogram(
     "execplanner_scheduler_pass_duration_seconds",

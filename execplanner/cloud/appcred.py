@@ -15,7 +15,7 @@ from execplanner.cloud.connection import ApplicationCredential
 
 def create(conn: Any, session: UUID, expires: datetime) -> ApplicationCredential:
     """A restricted application credential of the connection's user, named after the session."""
-    with calling("creating an application credential with your token"):
+    with calling(conn, "create_application_credential", "creating an application credential with your token"):
         user_id = conn.current_user_id
         created = conn.identity.create_application_credential(
             user=user_id,
@@ -29,5 +29,5 @@ def create(conn: Any, session: UUID, expires: datetime) -> ApplicationCredential
 
 def delete(conn: Any, credential_id: str) -> None:
     """Delete it (with itself, or any token of its user); a site that refuses leaves it to expire."""
-    with calling("deleting the application credential"):
+    with calling(conn, "delete_application_credential", "deleting the application credential"):
         conn.identity.delete_application_credential(conn.current_user_id, credential_id, ignore_missing=True)

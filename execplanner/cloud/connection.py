@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from execplanner.cloud._errors import tag_site
+
 EGI_IDENTITY_PROVIDER = "egi.eu"
 EGI_PROTOCOL = "openid"
 
@@ -67,10 +69,11 @@ def connect(target: SiteProject, credential: Credential, timeout: float = 30.0) 
     """An `openstack.connection.Connection` for the VO's project at the site (nothing is called yet)."""
     import openstack  # heavy: imported when the first launch needs it
 
-    return openstack.connect(
+    conn = openstack.connect(
         **auth_options(target, credential),
         load_yaml_config=False,
         load_envvars=False,
         api_timeout=timeout,
         timeout=timeout,
     )
+    return tag_site(conn, target.site)  # its calls are counted by site (execplanner_cloud_calls_total)

@@ -67,7 +67,7 @@ def _deadline_left(deadline: float) -> float:
 def find_server(conn: Any, session: UUID) -> Any | None:
     """The session's server, looked up by name and confirmed by its metadata."""
     name = object_name(session)
-    with calling("looking for the session's server"):
+    with calling(conn, "find_server", "looking for the session's server"):
         for server in conn.compute.servers(name=name):
             if server.name == name and (server.metadata or {}).get(META_KEY, str(session)) == str(session):
                 return server
@@ -105,7 +105,7 @@ def _session_fips(conn: Any, session: UUID) -> list[Any]:
 # ---------------------------------------------------------------------- creating
 def ensure_keypair(conn: Any, session: UUID, public_key: str) -> str:
     name = object_name(session)
-    with calling("creating the keypair"):
+    with calling(conn, "create_keypair", "creating the keypair"):
         if _find_keypair(conn, name) is None:
             conn.compute.create_keypair(name=name, public_key=public_key)
     return name
@@ -114,7 +114,7 @@ def ensure_keypair(conn: Any, session: UUID, public_key: str) -> str:
 def ensure_security_group(conn: Any, session: UUID, ports: tuple[int, ...]) -> Any:
     """A group opening `ports` (TCP, from anywhere); rules an interrupted attempt did not add are added now."""
     name = object_name(session)
-    with calling("creating the security group"):
+    with calling(conn, "ensure_security_group", "creating the security group"):
         group = _find_group(conn, name)
         if group is None:
             group = conn.network.create_security_group(name=name, description=f"execplanner session {session}")
@@ -154,7 +154,7 @@ def ensure_server(conn: Any, spec: LaunchSpec, group: str, key_name: str | None)
         options["networks"] = [{"uuid": spec.network_id}]
     if key_name:
         options["key_name"] = key_name
-    with calling("creating the server"):
+    with calling(conn, "create_server", "creating the server"):
         return conn.compute.create_server(**options)
 
 
@@ -162,7 +162,7 @@ def wait_active(conn: Any, server_id: str, deadline: float) -> Any:
     """Poll until ACTIVE; ERROR is a CloudError with Nova's fault message; the deadline is one too."""
     interval = POLL
     while True:
-        with calling("waiting for the server"):
+        with calling(conn, "get_server", "waiting for the server"):
             server = conn.compute.get_server(server_id)
         if server.status == "ACTIVE":
             return server
@@ -182,7 +182,7 @@ def _fixed_addresses(server: Any) -> list[str]:
 
 def ensure_floating_ip(conn: Any, spec: LaunchSpec, server: Any) -> Any:
     """The session's floating IP from the public network, associated with the server's port."""
-    with calling("attaching a floating IP"):
+    with calling(conn, "attach_floating_ip", "attaching a floating IP"):
         fips = _session_fips(conn, spec.session)
         fip = fips[0] if fips else None
         if fip is None:
@@ -236,24 +236,24 @@ def teardown(conn: Any, session: UUID, deadline: float, step: Step = _noop) -> l
     """Delete everything the session owns at this site; safe to repeat. Returns what it deleted."""
     deleted: list[str] = []
     name = object_name(session)
-    with calling("deleting the server"):
-        server = find_server(conn, session)
-        if server is not None:
+    server = find_server(conn, session)
+    if server is not None:
+        with calling(conn, "delete_server", "deleting the server"):
             conn.compute.delete_server(server.id)
             _wait_gone(conn, server.id, deadline)
-            deleted.append(f"server {server.id}")
-    with calling("releasing the floating IP"):
+        deleted.append(f"server {server.id}")
+    with calling(conn, "delete_floating_ip", "releasing the floating IP"):
         for fip in _session_fips(conn, session):
             conn.network.delete_ip(fip.id)
             deleted.append(f"floating IP {fip.floating_ip_address}")
     if _has_block_storage(conn):
         deleted += block.delete_volumes(conn, session, deadline)
-    with calling("deleting the security group"):
+    with calling(conn, "delete_security_group", "deleting the security group"):
         group = _find_group(conn, name)
         if group is not None:
             conn.network.delete_security_group(group.id)
             deleted.append(f"security group {name}")
-    with calling("deleting the keypair"):
+    with calling(conn, "delete_keypair", "deleting the keypair"):
         if _find_keypair(conn, name) is not None:
             conn.compute.delete_keypair(name)
             deleted.append(f"keypair {name}")
@@ -282,7 +282,7 @@ def _session_of(name: str | None) -> UUID | None:
 def sessions_present(conn: Any) -> set[UUID]:
     """Every session that has some object at this site (server, floating IP, security group or keypair)."""
     found: set[UUID] = set()
-    with calling("listing the site's execplanner objects"):
+    with calling(conn, "list_objects", "listing the site's execplanner objects"):
         found |= {s for server in conn.compute.servers() if (s := _session_of(server.name))}
         found |= {s for g in conn.network.security_groups() if (s := _session_of(g.name))}
         found |= {s for k in conn.compute.keypairs() if (s := _session_of(k.name))}

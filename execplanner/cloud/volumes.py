@@ -31,14 +31,14 @@ def volume_name(session: UUID, index: int) -> str:
 
 def session_volumes(conn: Any, session: UUID) -> list[Any]:
     prefix = object_name(session) + "-"
-    with calling("listing the session's volumes"):
+    with calling(conn, "list_volumes", "listing the session's volumes"):
         return [v for v in conn.block_storage.volumes(details=True) if (v.name or "").startswith(prefix)]
 
 
 def _wait_status(conn: Any, volume: Any, wanted: tuple[str, ...], deadline: float) -> Any:
     interval = POLL
     while True:
-        with calling("waiting for a volume"):
+        with calling(conn, "get_volume", "waiting for a volume"):
             volume = conn.block_storage.get_volume(volume.id)
         if volume.status in wanted:
             return volume
@@ -59,7 +59,7 @@ def ensure_volumes(conn: Any, session: UUID, specs: list[VolumeSpec], deadline: 
         name = volume_name(session, index)
         volume = existing.get(name)
         if volume is None:
-            with calling("creating a volume"):
+            with calling(conn, "create_volume", "creating a volume"):
                 volume = conn.block_storage.create_volume(
                     name=name,
                     size=spec.size_gib,
@@ -73,7 +73,7 @@ def ensure_volumes(conn: Any, session: UUID, specs: list[VolumeSpec], deadline: 
 
 def attach_volumes(conn: Any, server_id: str, volume_ids: list[str], deadline: float) -> None:
     for volume_id in volume_ids:
-        with calling("attaching a volume"):
+        with calling(conn, "attach_volume", "attaching a volume"):
             volume = conn.block_storage.get_volume(volume_id)
             if volume.status == "in-use":
                 continue
@@ -86,7 +86,7 @@ def delete_volumes(conn: Any, session: UUID, deadline: float) -> list[str]:
     deleted = []
     for volume in session_volumes(conn, session):
         volume = _wait_status(conn, volume, ("available", "error"), deadline) if volume.status != "error" else volume
-        with calling("deleting a volume"):
+        with calling(conn, "delete_volume", "deleting a volume"):
             conn.block_storage.delete_volume(volume.id)
         deleted.append(f"volume {volume.name}")
     return deleted

@@ -26,6 +26,7 @@ from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
 
+from execplanner import metrics
 from execplanner.catalogue.model import Catalogue
 from execplanner.cloud import appcred, volumes
 from execplanner.cloud import launch as cloud
@@ -210,12 +211,17 @@ class Driver:
         return False
 
     def _move(self, uuid: UUID, phase: Phase, to: Phase, reason: str, level: str = "info") -> bool:
+        self._moved(uuid, phase, to, reason, level)
+        return True  # moved, or someone else (a client's cancel) moved it: look again
+
+    def _moved(self, uuid: UUID, phase: Phase, to: Phase, reason: str, level: str = "info") -> bool:
+        """Whether this call made the change (False: someone else moved the session first)."""
         try:
             with self.store.transaction() as conn:
                 apply(conn, uuid, to, reason, _now(), expect=phase)
                 records.add_message(conn, uuid, Message.of(Level[level.upper()], f"{to.value}: {reason}"))
         except IllegalTransition:
-            return True  # someone else (a client's cancel) moved it: look again
+            return False
         return True
 
     def _message(self, uuid: UUID, text: str, level: str = "info") -> None:
@@ -261,7 +267,9 @@ class Driver:
         executable = with_access(session.executable, launched.address or "", services, ssh)
         with self.store.transaction() as db:
             launches.set_executable(db, uuid, executable)
-        return self._move(uuid, P.PREPARING, P.AVAILABLE, f"ready at {launched.address}")
+        moved = self._moved(uuid, P.PREPARING, P.AVAILABLE, f"ready at {launched.address}")
+        _count_launch(session, "available" if moved else "cancelled")
+        return True
 
     def _volumes(self, conn: Any, session: Session, deadline: float) -> list[tuple[str, str]]:
         """The session's storage as volumes, made before the server: (volume id, mount path) each."""
@@ -314,6 +322,7 @@ class Driver:
             return self._fail(session, record, f"{exc.message} (after {record.attempts} attempts)")
         pause = min(self.settings.retry_base * 2 ** (record.attempts - 1), self.settings.retry_max)
         record.next_attempt = _now() + timedelta(seconds=pause)
+        _count_launch(session, "retried")
         with self.store.transaction() as db:
             launches.save(db, record, _now())
             records.add_message(db, session.uuid, Message.warn(f"{exc.message}; trying again in {pause:g} s"))
@@ -321,12 +330,14 @@ class Driver:
 
     def _fail(self, session: Session, record: LaunchRecord, reason: str) -> bool:
         log.info("launch_failed session=%s reason=%r", session.uuid, reason)
+        outcome = "failed"
         try:
             with self.store.transaction() as conn:
                 apply(conn, session.uuid, P.FAILED, reason, _now())
                 records.add_message(conn, session.uuid, Message.error(reason))
         except IllegalTransition:
-            pass  # cancelled meanwhile: the cleanup below is the same
+            outcome = "cancelled"  # cancelled meanwhile: the cleanup below is the same
+        _count_launch(session, outcome)
         self._cleanup(session, record)
         return False
 
@@ -408,6 +419,12 @@ class Driver:
             text = "deleted " + ", ".join(deleted) if deleted else "nothing was left at the site"
             records.add_message(db, session.uuid, Message.info(f"cleanup: {text}"))
         return True
+
+
+def _count_launch(session: Session, outcome: str) -> None:
+    """Feed `execplanner_launches_total` (outcomes: available, failed, cancelled, retried)."""
+    site = session.placement.site if session.placement else "unknown"
+    metrics.LAUNCHES.labels(site, outcome).inc()
 
 
 async def run(driver: Driver, interval: float, reconcile_interval: float, stop: asyncio.Event) -> None:

@@ -12,7 +12,10 @@ import pytest
 from lxml import etree
 from prometheus_client.parser import text_string_to_metric_families
 
+from execplanner.catalogue import Catalogue, default_catalogue_path
 from execplanner.logs import event_fields, scrub
+from execplanner.simcloud import SimFederation
+from execplanner.simcloud.default_catalogue import CANONICAL_SIM_URL, rebase
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "requests" / "jupyter-notebook.json"
 JSON = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -73,8 +76,72 @@ def test_metrics_count_requests_offers_holds_and_the_scheduler(http, service_fac
     assert value(found, "execplanner_holds", site=site, vo=vo, resource="cores") >= 1
     assert 0 <= value(found, "execplanner_scheduler_lag_seconds") < 60
     assert 0 <= value(found, "execplanner_scheduler_since_last_pass_seconds") < 60
-    for unfed in ("execplanner_launches", "execplanner_cloud_calls"):
-        assert any(unfed in line for line in http.get(server.url("/metrics")).text.splitlines())
+
+
+def _launch_now(http, server) -> str:
+    document = json.loads(EXAMPLE.read_text())
+    document.pop("schedule", None)  # start now
+    answer = http.post(server.url("/direct"), json=document, headers=JSON, allow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    return answer.headers["location"]
+
+
+def _phase_in(http, url: str, phases: tuple[str, ...]):
+    def reached() -> dict | None:
+        session = http.get(url, headers=JSON).json()
+        assert session["phase"] in phases or session["phase"] not in ("FAILED", "CANCELLED"), session["messages"]
+        return session if session["phase"] in phases else None
+
+    return reached
+
+
+def _family(found: dict, name: str) -> dict[frozenset, float]:
+    return {labels: count for (sample, labels), count in found.items() if sample == name}
+
+
+def test_metrics_count_launches_and_cloud_calls_by_site_and_outcome(
+    http, service_factory, wait_for, simcloud_fresh: SimFederation, tmp_path: Path
+):
+    """A notebook launched for real on the simulated federation (one 503 on the way: retried) reaches AVAILABLE;
+    one whose server boots into ERROR becomes FAILED; /metrics counts both launches and every cloud call."""
+    catalogue = tmp_path / "catalogue.yaml"
+    rebase(Catalogue.load(default_catalogue_path()), CANONICAL_SIM_URL, simcloud_fresh.base_url).save(catalogue)
+    server = service_factory(
+        EXECPLANNER_CLOUD="egi", EXECPLANNER_CATALOGUE=str(catalogue),
+        EXECPLANNER_ROBOT_TOKEN=simcloud_fresh.demo_token,
+        EXECPLANNER_SCHEDULER_INTERVAL="0.1", EXECPLANNER_READY_TIMEOUT="20",
+    )
+    simcloud_fresh.faults.inject("*", "compute.servers.create", "error", status=503, times=1)
+    available = wait_for(_phase_in(http, _launch_now(http, server), ("READY", "AVAILABLE", "RUNNING")), timeout=60)
+    simcloud_fresh.faults.inject("*", "compute.servers.create", "server_error", message="hypervisor on fire")
+    failed = wait_for(_phase_in(http, _launch_now(http, server), ("FAILED",)), timeout=60)
+    assert "hypervisor on fire" in json.dumps(failed["messages"])
+    good, bad = available["placement"]["site"], failed["placement"]["site"]
+
+    def cleaned() -> dict | None:  # the failed session's cleanup runs after it became FAILED
+        found = samples(http.get(server.url("/metrics")).text)
+        deleted = value(found, "execplanner_cloud_calls_total", site=bad, operation="delete_server", outcome="ok")
+        return found if deleted else None
+
+    found = wait_for(cleaned, timeout=30)
+    launches = _family(found, "execplanner_launches_total")
+    assert value(found, "execplanner_launches_total", site=good, outcome="retried") == 1
+    assert value(found, "execplanner_launches_total", site=good, outcome="available") == 1
+    assert value(found, "execplanner_launches_total", site=bad, outcome="failed") == 1
+    assert sum(launches.values()) == 3, launches
+    calls = _family(found, "execplanner_cloud_calls_total")
+    assert value(found, "execplanner_cloud_calls_total", site=good, operation="create_server",
+                 outcome="transient") == 1
+    created = sum(v for labels, v in calls.items() if ("operation", "create_server") in labels
+                  and ("outcome", "ok") in labels)
+    assert created == 2  # the retried one, and the one that booted into ERROR
+    assert (value(found, "execplanner_cloud_calls_total", site=good, operation="get_server", outcome="ok") or 0) >= 1
+    sites = {site.name for site in Catalogue.load(catalogue).sites}
+    for labels in calls:
+        names = dict(labels)
+        assert set(names) == {"site", "operation", "outcome"}, names
+        assert names["site"] in sites and names["outcome"] in ("ok", "error", "transient", "timeout"), names
+        assert names["operation"].replace("_", "").isalpha(), names  # a fixed word, never a uuid
 
 
 def _stopped_logs(server) -> list[dict]:
