@@ -149,7 +149,10 @@ class Settings(BaseModel):
         "per-user launch is disabled (robot mode only).",
     )
     application_credential_margin: float = Field(
-        3600.0, ge=0, description="Seconds a per-user application credential outlives the session's lease."
+        900.0,
+        ge=0,
+        description="Seconds a per-user application credential outlives the session's lease (room for teardown "
+        "retries); Keystone will not let it delete itself, so it stays usable at most this long after the lease.",
     )
 
     @field_validator("issuers", "allowed_hosts", "trusted_proxies", mode="before")

@@ -108,6 +108,7 @@ def create_app(
             yield
         finally:
             stop.set()
+            launching.stop()
             if task is not None:
                 await task
             if driving is not None:

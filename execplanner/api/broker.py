@@ -122,7 +122,14 @@ async def get_offerset(request: Request) -> Response:
 async def get_session(request: Request) -> Response:
     fmt = response_format(request)
     session = await _load(request, reading.session, "session")
+    _owner_called(request, session, await caller_of(request))
     return _session_response(request, session, fmt)
+
+
+def _owner_called(request: Request, session: Session, caller: Caller) -> None:
+    """The owner's token may delete what their session's own credential could not (docs/operator.md)."""
+    if caller.owner:
+        request.app.state.launching.owner_called(session, bearer_token(request.headers.get("authorization")))
 
 
 async def post_session(request: Request) -> Response:
@@ -144,6 +151,7 @@ async def post_session(request: Request) -> Response:
         raise IllegalTransition(encode.in_dialect(exc.message, dialect)) from exc
     if session.phase is Phase.ACCEPTED:
         session = await _accepted(request, session, caller)
+    _owner_called(request, session, caller)
     return _session_response(request, session, fmt)
 
 

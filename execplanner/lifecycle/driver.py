@@ -35,6 +35,7 @@ from execplanner.cloud.connection import SiteProject, connect
 from execplanner.cloud.probe import targets, wait_ready
 from execplanner.cloud.userdata import Service, UserData, render, storage_mounts
 from execplanner.errors import CloudError, ExecPlannerError, IllegalTransition, TransientCloudError
+from execplanner.lifecycle import peruser
 from execplanner.lifecycle.credentials import CredentialSource
 from execplanner.lifecycle.transitions import apply
 from execplanner.model.documents import Session
@@ -64,8 +65,16 @@ class DriverSettings:
     plan_only: bool = False  # --cloud none: say so in each accepted session, launch nothing
 
 
+#: How long the driver waits for an accepting request to make the session's own application credential.
+CREDENTIAL_WAIT = timedelta(seconds=60)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
 
 
 class Driver:
@@ -177,11 +186,29 @@ class Driver:
             return self._fail(session, record, "the offered time passed before the session could start")
         if phase is P.PREPARING:
             return self._prepare(session, record)
+        if self._awaiting_user_credential(uuid, record, now):
+            return False
         if now < schedule.preparing.start:
             if phase is P.ACCEPTED:
                 return self._move(uuid, phase, P.WAITING, f"waiting until {schedule.preparing.start.isoformat()}")
             return False
         return self._move(uuid, phase, P.PREPARING, f"launching at {session.placement.site}")
+
+    def _awaiting_user_credential(self, uuid: UUID, record: LaunchRecord, now: datetime) -> bool:
+        """Per-user mode: the accepting request is making the session's own credential right now (it records the
+        outcome either way); launching before it would take the robot's credential, or none. Wait a little."""
+        if self.credentials.unseal is None or record.identity or record.credential_id:
+            return False
+        with self.store.reading() as conn:
+            if records.owner_of_session(conn, uuid) is None:
+                return False
+            accepted = [t.at for t in records.history(conn, uuid) if t.to_phase is P.ACCEPTED]
+        if not accepted or now - _aware(accepted[-1]) > CREDENTIAL_WAIT:
+            return False
+        record.next_attempt = now + timedelta(seconds=0.5)
+        with self.store.transaction() as db:
+            launches.save(db, record, now)
+        return True
 
     def _while_running(self, session: Session, record: LaunchRecord, now: datetime) -> bool:
         """AVAILABLE, RUNNING, RELEASING: follow the offered blocks, then release everything."""
@@ -382,19 +409,23 @@ class Driver:
         return removed
 
     def _drop_credential(self, conn: Any, record: LaunchRecord) -> list[str]:
-        """Delete the per-user application credential and forget its sealed secret; a site that will not let a
-        restricted credential delete itself leaves it to expire."""
-        if not record.credential_id:
+        """Try to delete the per-user application credential, and forget its sealed secret either way.
+
+        Keystone refuses: a restricted application credential may not delete any application credential, itself
+        included (keystone/api/users.py). It then stays, unusable once it expires, until its owner next calls on
+        the session with their own token (`UserCredentials.delete_with_owner_token`)."""
+        if not record.credential_id or not record.credential_sealed:
             return []
-        deleted = []
+        record.credential_sealed = None
         try:
             appcred.delete(conn, record.credential_id)
-            deleted.append(f"application credential {record.credential_id}")
         except ExecPlannerError as exc:
-            expiry = record.credential_expires.isoformat() if record.credential_expires else "its expiry"
-            self._message(record.session, f"{exc.message}; it expires by itself at {expiry}", "warn")
-        record.credential_sealed = None
-        return deleted
+            log.info("application_credential_kept session=%s reason=%r", record.session, exc.message)
+            with self.store.transaction() as db:
+                records.add_message(db, record.session, Message.warn(peruser.kept_message(record)))
+            return []
+        credential, record.credential_id = record.credential_id, None
+        return [f"application credential {credential}"]
 
     def _cleanup(self, session: Session, record: LaunchRecord) -> bool:
         """Delete everything the session has at its site; True when nothing is left."""

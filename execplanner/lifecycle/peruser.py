@@ -8,7 +8,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Any
+from uuid import UUID
 
 from execplanner.catalogue.model import Catalogue
 from execplanner.cloud import appcred
@@ -61,8 +63,9 @@ class UserCredentials:
             credential = appcred.create(conn, session.uuid, expires)
         except ExecPlannerError as exc:
             log.info("application_credential_failed session=%s reason=%r", session.uuid, exc.message)
-            self._note(
+            self._record_outcome(
                 session,
+                f"{owner or 'the caller'} (no application credential of their own)",
                 Message.warn(
                     f"{exc.message}; the operator's robot credential will be used if this service has one for the VO"
                 ),
@@ -75,6 +78,7 @@ class UserCredentials:
             record = launches.ensure(conn, session.uuid, site, vo, datetime.now(UTC))
             record.credential_id, record.credential_sealed, record.credential_expires = credential.id, sealed, expires
             record.identity = f"{owner or 'the caller'} (application credential {credential.id})"
+            record.next_attempt = None
             launches.save(conn, record, datetime.now(UTC))
             records.add_message(
                 conn,
@@ -86,5 +90,78 @@ class UserCredentials:
 
         self.store.run(save)
 
+    def _record_outcome(self, session: Session, identity: str, message: Message) -> None:
+        """Say it in the session, and let the driver (waiting for this outcome) go on."""
+        assert session.placement is not None
+        site, vo = session.placement.site, session.placement.vo
+
+        def save(conn: Any) -> None:
+            record = launches.ensure(conn, session.uuid, site, vo, datetime.now(UTC))
+            record.identity, record.next_attempt = identity, None
+            launches.save(conn, record, datetime.now(UTC))
+            records.add_message(conn, session.uuid, message)
+
+        self.store.run(save)
+
     def _note(self, session: Session, message: Message) -> None:
         self.store.run(lambda conn: records.add_message(conn, session.uuid, message))
+
+
+def kept_message(record: launches.LaunchRecord) -> str:
+    """What the session says when Keystone refused to let the credential delete itself."""
+    expiry = record.credential_expires.isoformat() if record.credential_expires else "its expiry"
+    return (
+        f"application credential {record.credential_id} was not deleted: Keystone does not let a restricted "
+        f"application credential delete itself. It stays until it expires at {expiry} and cannot be used after; "
+        "call on this session with your own token (read it, or cancel it) to have it deleted now"
+    )
+
+
+class Pending(Enum):
+    """Where a session's per-user credential stands for its owner's deletion."""
+
+    NONE = "none"  # none, or already deleted
+    IN_USE = "in use"  # the session's cleanup has not run yet
+    LEFT = "left"  # cleaned up, but Keystone would not let the credential delete itself
+
+
+def pending(store: Store, session: UUID) -> Pending:
+    with store.reading() as conn:
+        record = launches.get(conn, session)
+    if record is None or not record.credential_id:
+        return Pending.NONE
+    if record.state != launches.CLEANED or record.credential_sealed:
+        return Pending.IN_USE
+    return Pending.LEFT
+
+
+def delete_with_owner_token(
+    store: Store, catalogue: Catalogue, session: Session, token: str, connect: Callable[..., Any] = connect
+) -> bool:
+    """Delete the credential Keystone would not let delete itself, with its owner's own (Check-in) token; True if
+    it is gone. A token Keystone refuses leaves it to expire (logged, not said again in the session)."""
+    with store.reading() as conn:
+        record = launches.get(conn, session.uuid)
+    if record is None or not record.credential_id:
+        return True
+    try:
+        owner = connect(site_project(catalogue, session), OidcToken(token), 30.0)
+        appcred.delete(owner, record.credential_id)
+    except ExecPlannerError as exc:
+        log.info("application_credential_owner_delete_failed session=%s reason=%r", session.uuid, exc.message)
+        return False
+    credential = record.credential_id
+
+    def forget(conn: Any) -> None:
+        current = launches.get(conn, session.uuid)
+        if current is None or current.credential_id != credential:
+            return  # another request of the owner deleted it first
+        current.credential_id = None
+        launches.save(conn, current, datetime.now(UTC))
+        records.add_message(
+            conn, session.uuid, Message.info(f"application credential {credential} deleted with your token")
+        )
+
+    store.run(forget)
+    log.info("application_credential_deleted_by_owner session=%s", session.uuid)
+    return True

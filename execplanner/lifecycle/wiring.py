@@ -7,18 +7,24 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from uuid import UUID
+
+from starlette.concurrency import run_in_threadpool
 
 from execplanner.catalogue.model import Catalogue
 from execplanner.cloud.sealing import Sealer
 from execplanner.config import Settings
 from execplanner.lifecycle import driver as driving
+from execplanner.lifecycle import peruser
 from execplanner.lifecycle.credentials import CredentialSource, robot_from_settings
 from execplanner.lifecycle.peruser import UserCredentials
 from execplanner.model.documents import Session
 from execplanner.store.database import Store
+from execplanner.store.launches import FINAL
 
 log = logging.getLogger("execplanner.lifecycle")
 
@@ -39,6 +45,7 @@ class LaunchWiring:
     sealer: Sealer | None = None
     driver: driving.Driver | None = None
     users: UserCredentials | None = None
+    _owner_tasks: dict[UUID, asyncio.Task[None]] = field(default_factory=dict)
 
     def driver_settings(self) -> driving.DriverSettings:
         s = self.settings
@@ -66,6 +73,35 @@ class LaunchWiring:
         """A session was accepted (or created directly): make its own credential while the token is valid."""
         if self.users is not None:
             self.users.accepted(session, token, owner)
+
+    def owner_called(self, session: Session, token: str | None) -> None:
+        """The session's owner called on it with their token (read it, cancelled it): once its cleanup is done,
+        delete a per-user credential Keystone would not let delete itself, with that token. The token stays in
+        this task's memory only; called from the event loop."""
+        if self.users is None or token is None or session.phase not in FINAL or session.uuid in self._owner_tasks:
+            return
+        task = asyncio.get_running_loop().create_task(self._delete_when_cleaned(session, token))
+        self._owner_tasks[session.uuid] = task
+        task.add_done_callback(lambda _: self._owner_tasks.pop(session.uuid, None))
+
+    async def _delete_when_cleaned(self, session: Session, token: str) -> None:
+        users = self.users
+        assert users is not None
+        deadline = time.monotonic() + self.settings.teardown_timeout + self.settings.claim_seconds
+        while True:
+            state = await run_in_threadpool(peruser.pending, users.store, session.uuid)
+            if state is peruser.Pending.LEFT:
+                await run_in_threadpool(
+                    peruser.delete_with_owner_token, users.store, self.catalogue(), session, token, users.connect
+                )
+                return
+            if state is peruser.Pending.NONE or time.monotonic() > deadline:
+                return
+            await asyncio.sleep(0.25)
+
+    def stop(self) -> None:
+        for task in list(self._owner_tasks.values()):
+            task.cancel()
 
 
 def launch_wiring(

@@ -314,14 +314,28 @@ def _cred_doc(call: Call, cred: AppCredential, secret: str | None = None) -> dic
     return doc
 
 
+RESTRICTED_APP_CRED = (
+    "You are not authorized to perform the requested action: Using method 'application_credential' is not allowed "
+    "for managing additional application credentials."
+)
+
+
+def _check_unrestricted_application_credential(call: Call, token: Token) -> None:
+    """Keystone's own rule (keystone/api/users.py): a token obtained with a *restricted* application credential
+    may neither create nor delete application credentials — not even delete itself. Listing and reading are
+    allowed."""
+    if "application_credential" not in token.methods:
+        return
+    cred = call.site.app_credentials.get(token.app_cred_id or "")
+    if cred is None or not cred.unrestricted:
+        raise ApiError(403, RESTRICTED_APP_CRED)
+
+
 async def create_app_cred(call: Call) -> Response:
     token = _own_user(call)
     if token.project_id is None:
         raise ApiError(401, "Application credentials need a project-scoped token.")
-    if token.app_cred_id and not call.site.app_credentials[token.app_cred_id].unrestricted:
-        raise ApiError(
-            403, "Using method 'application_credential' is not allowed for managing additional application credentials."
-        )
+    _check_unrestricted_application_credential(call, token)
     body = (await call.body()).get("application_credential") or {}
     if not body.get("name"):
         raise ApiError(400, "Invalid input for field 'name': None is not of type 'string'")
@@ -379,6 +393,7 @@ async def get_app_cred(call: Call) -> Response:
 
 
 async def delete_app_cred(call: Call) -> Response:
+    _check_unrestricted_application_credential(call, call.token())
     cred = _find_cred(call)
     with call.site.lock:
         call.site.app_credentials.pop(cred.id, None)

@@ -9,14 +9,16 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import keystoneauth1.exceptions.http
 import pytest
 import requests
 
 from execplanner.catalogue import Catalogue, default_catalogue_path
 from execplanner.cloud import launch as cloud
-from execplanner.cloud.connection import OidcToken, SiteProject, connect
+from execplanner.cloud.connection import ApplicationCredential, OidcToken, SiteProject, connect
 from execplanner.cloud.sealing import Sealer, new_key
 from execplanner.cloud.userdata import render
+from execplanner.lifecycle import peruser
 from execplanner.lifecycle.credentials import CredentialSource, RobotCredentials
 from execplanner.lifecycle.driver import Driver, DriverSettings
 from execplanner.lifecycle.peruser import UserCredentials
@@ -298,10 +300,57 @@ def test_per_user_application_credential_launches_sealed_and_is_deleted_at_the_e
 
     store.run(lambda conn: apply(conn, session.uuid, Phase.CANCELLED, "client asked", datetime.now(UTC)))
     done = _drive_until(driver, store, session.uuid, lambda s: "cleanup:" in _messages(s))
-    assert f"application credential {credential.id}" in _messages(done)
-    assert simcloud_fresh.state(SITE).app_credentials == [] and simcloud_fresh.state(SITE).servers == []
+    # Keystone will not let a restricted credential delete itself: it stays, and the session says until when
+    assert simcloud_fresh.state(SITE).servers == []
+    assert [c.id for c in simcloud_fresh.state(SITE).app_credentials] == [credential.id]
+    assert f"application credential {credential.id} was not deleted" in _messages(done)
+    assert record.credential_expires is not None and record.credential_expires.isoformat() in _messages(done)
     with store.reading() as conn:
         assert conn.exec_driver_sql("SELECT credential_sealed FROM launches").scalar_one() is None
+    assert peruser.pending(store, session.uuid) is peruser.Pending.LEFT
+
+    # its owner's own token deletes it
+    assert peruser.delete_with_owner_token(store, catalogue, done, "alice-token")
+    assert simcloud_fresh.state(SITE).app_credentials == []
+    assert f"application credential {credential.id} deleted with your token" in _messages(_read(store, session.uuid))
+    assert peruser.pending(store, session.uuid) is peruser.Pending.NONE
+
+
+def test_a_kept_user_credential_expires_shortly_after_the_lease_and_is_unusable_then(
+    store: Store,
+    catalogue: Catalogue,
+    simcloud_fresh: SimFederation,
+) -> None:
+    simcloud_fresh.add_token("alice-token", [entitlement(VO)], name="alice")
+    sealer = Sealer(new_key().encode())
+    users = UserCredentials(store, lambda: catalogue, sealer, timedelta(seconds=1))
+    settings = DriverSettings(replica="test", launch_timeout=20, ready_timeout=10, teardown_timeout=10)
+    driver = Driver(store, lambda: catalogue, CredentialSource(RobotCredentials(), sealer.unseal), settings)
+    start = datetime.now(UTC) + timedelta(seconds=2)  # cancelled while it waits: cleanup runs at once
+    session = _session(catalogue, start, seconds=3)
+    schedule = session.schedule
+    assert schedule is not None
+    releasing = ScheduleBlock(start=schedule.releasing.start, duration=timedelta(seconds=1))
+    session = session.model_copy(update={"schedule": schedule.model_copy(update={"releasing": releasing})})
+    _accept(store, session)
+    users.accepted(session, "alice-token", "alice@issuer")
+    with store.reading() as conn:
+        record = launches.get(conn, session.uuid)
+    lease_end = start + timedelta(seconds=1 + 3 + 1)
+    assert record is not None and record.credential_expires is not None
+    assert lease_end < record.credential_expires <= lease_end + timedelta(seconds=2)  # lease end + margin (1 s)
+    secret = sealer.unseal(record.credential_sealed or "")
+    store.run(lambda conn: apply(conn, session.uuid, Phase.CANCELLED, "client asked", datetime.now(UTC)))
+    done = _drive_until(driver, store, session.uuid, lambda s: "cleanup:" in _messages(s))
+    assert "was not deleted" in _messages(done)
+    assert [c.id for c in simcloud_fresh.state(SITE).app_credentials] == [record.credential_id]
+
+    site = simcloud_fresh.site(SITE)
+    while datetime.now(UTC) < record.credential_expires:  # the clock, not a synchronisation
+        time.sleep(0.1)
+    expired = ApplicationCredential(record.credential_id or "", secret)
+    with pytest.raises(keystoneauth1.exceptions.http.Unauthorized):  # Keystone: 401 once it has expired
+        list(connect(SiteProject(SITE, site.auth_url, site.vos[VO]), expired).compute.servers())
 
 
 def test_a_revoked_user_credential_fails_the_session_with_a_reason(

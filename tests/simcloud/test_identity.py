@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import openstack
 import pytest
@@ -158,4 +159,63 @@ def test_application_credentials_outlive_the_users_token(simcloud_fresh: SimFede
     )
     with pytest.raises(REFUSED) as caught:
         list(again.compute.servers())
+    assert http_status(caught.value) == 401
+
+
+def _launcher(fed: SimFederation, site: str, cred_id: str, secret: str) -> openstack.connection.Connection:
+    return openstack.connect(
+        auth_type="v3applicationcredential",
+        auth_url=fed.site(site).auth_url,
+        application_credential_id=cred_id,
+        application_credential_secret=secret,
+        load_yaml_config=False,
+        load_envvars=False,
+    )
+
+
+def test_a_restricted_application_credential_may_not_delete_itself_as_keystone_refuses(
+    simcloud_fresh: SimFederation,
+) -> None:
+    """keystone/api/users.py: deleting (or creating) an application credential with a token obtained from a
+    restricted one is a 403, itself included; its owner's own token deletes it."""
+    fed, site = simcloud_fresh, "NCG-INGRID-PT"
+    owner = connect(fed, site)
+    user_id = owner.current_user_id
+    cred = owner.identity.create_application_credential(user=user_id, name="restricted", unrestricted=False)
+    launcher = _launcher(fed, site, cred.id, cred.secret)
+    assert [c.id for c in launcher.identity.application_credentials(user=user_id)] == [cred.id]  # reading is allowed
+    with pytest.raises(REFUSED) as caught:
+        launcher.identity.delete_application_credential(user_id, cred.id)
+    assert http_status(caught.value) == 403
+    assert "not allowed for managing additional application credentials" in str(caught.value)
+    with pytest.raises(REFUSED):
+        launcher.identity.create_application_credential(user=user_id, name="another")
+    assert [c.id for c in fed.state(site).app_credentials] == [cred.id]
+
+    owner.identity.delete_application_credential(user_id, cred.id)
+    assert fed.state(site).app_credentials == []
+
+
+def test_an_unrestricted_application_credential_may_delete_itself(simcloud_fresh: SimFederation) -> None:
+    fed, site = simcloud_fresh, "NCG-INGRID-PT"
+    owner = connect(fed, site)
+    user_id = owner.current_user_id
+    cred = owner.identity.create_application_credential(user=user_id, name="unrestricted", unrestricted=True)
+    _launcher(fed, site, cred.id, cred.secret).identity.delete_application_credential(user_id, cred.id)
+    assert fed.state(site).app_credentials == []
+
+
+def test_an_application_credential_is_refused_once_it_has_expired(simcloud_fresh: SimFederation) -> None:
+    fed, site = simcloud_fresh, "NCG-INGRID-PT"
+    fed.set_response_delay(site, 0.0)
+    owner = connect(fed, site)
+    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=4)
+    cred = owner.identity.create_application_credential(
+        user=owner.current_user_id, name="short", expires_at=expires.strftime("%Y-%m-%dT%H:%M:%S")
+    )
+    assert list(_launcher(fed, site, cred.id, cred.secret).compute.servers()) == []
+    while datetime.now(UTC) < expires:  # a deadline, not a synchronisation: the credential expires by the clock
+        time.sleep(0.1)
+    with pytest.raises(REFUSED) as caught:
+        list(_launcher(fed, site, cred.id, cred.secret).compute.servers())
     assert http_status(caught.value) == 401
