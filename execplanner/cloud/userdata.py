@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from execplanner.errors import InvalidRequest
-from execplanner.model.documents import Execution, Port
+from execplanner.model.documents import Executable, Execution, Port
 from execplanner.model.requirements import ExecutableKind
 
 MANIFEST_PATH = "/etc/execplanner/services.json"
@@ -34,7 +34,10 @@ CONTAINER_NAME = "execplanner"
 INSTALL_DOCKER = "command -v docker >/dev/null 2>&1 || (curl -fsSL https://get.docker.com | sh)"
 INSTALL_REPO2DOCKER = "command -v repo2docker >/dev/null 2>&1 || python3 -m pip install --quiet jupyter-repo2docker"
 
+BINDER_IMAGE = "execplanner-binder"  # the name repo2docker gives the image it builds on the VM
 _IMAGE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,511}$")
+_DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")  # algorithm:hex, as executables/ reads it
+_TRANSPORTS = ("docker://", "oci://", "docker.io://")  # prefixes a request may carry; `docker pull` takes none
 _GIT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/+-]{0,254}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _SAFE_FILE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -69,9 +72,13 @@ def http_url(value: str | None, what: str) -> str:
 
 
 def image_reference(value: str | None) -> str:
-    if not value or not _IMAGE_REF.match(value):
+    reference = value
+    for transport in _TRANSPORTS:
+        if reference and reference.startswith(transport):
+            reference = reference[len(transport) :]
+    if not reference or not _IMAGE_REF.match(reference):
         raise InvalidRequest(f"container image reference {value!r} is not valid")
-    return value
+    return reference
 
 
 def git_ref(value: str) -> str:
@@ -205,16 +212,37 @@ def jupyter_notebook(execution: Execution, token: str) -> tuple[list[list[str]],
     return commands, [Service(JUPYTER_PORT, "jupyter", token)]
 
 
-def binder_repository(execution: Execution, token: str) -> tuple[list[list[str]], list[Service]]:
-    executable = execution.executable
-    repository = http_url(executable.repository or executable.location, "the repository")
-    build = ["repo2docker", "--no-run", "--user-id", "1000", "--user-name", "jovyan"]
-    build += ["--image-name", "execplanner-binder"]
+def prebuilt_image(executable: Executable) -> str | None:
+    """The repository's prebuilt image (`image` beside `repository`: what repo2docker or a BinderHub pushed),
+    pinned to its digest when one is given; None when there is none and the VM builds it."""
+    image = executable.image
+    if image is None or not image.locations:
+        return None
+    reference = image_reference(image.locations[0])
+    if image.digest:
+        if not _DIGEST.match(image.digest):
+            raise InvalidRequest(f"image digest {image.digest!r} is not algorithm:hex")
+        reference = reference if "@" in reference else f"{reference}@{image.digest}"
+    return reference
+
+
+def _repo2docker_build(executable: Executable, repository: str) -> list[list[str]]:
+    build = ["repo2docker", "--no-run", "--user-id", "1000", "--user-name", "jovyan", "--image-name", BINDER_IMAGE]
     if executable.ref:
         build += ["--ref", git_ref(executable.ref)]
-    commands = [["sh", "-c", INSTALL_REPO2DOCKER], [*build, repository]]
+    return [["sh", "-c", INSTALL_REPO2DOCKER], [*build, repository]]
+
+
+def binder_repository(execution: Execution, token: str) -> tuple[list[list[str]], list[Service]]:
+    """A Jupyter server in the repository's environment: its prebuilt image pulled when the request names one,
+    else built on the VM by repo2docker."""
+    executable = execution.executable
+    repository = http_url(executable.repository or executable.location, "the repository")
+    prebuilt = prebuilt_image(executable)
+    commands = [["docker", "pull", prebuilt]] if prebuilt else _repo2docker_build(executable, repository)
     run = ["docker", "run", "-d", "--name", CONTAINER_NAME, "-p", f"{JUPYTER_PORT}:{JUPYTER_PORT}"]
-    run += [*volume_args(execution), "execplanner-binder", "jupyter", "lab", "--ip=0.0.0.0", f"--port={JUPYTER_PORT}"]
+    run += [*volume_args(execution), prebuilt or BINDER_IMAGE]
+    run += ["jupyter", "lab", "--ip=0.0.0.0", f"--port={JUPYTER_PORT}"]
     run += [f"--IdentityProvider.token={token}", "--ServerApp.token=" + token]
     return [*commands, run], [Service(JUPYTER_PORT, "jupyter", token)]
 

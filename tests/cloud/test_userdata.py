@@ -134,3 +134,93 @@ def test_hostile_volume_path_is_refused() -> None:
     )
     with pytest.raises(InvalidRequest, match="not allowed"):
         render(execution, "s", TOKEN)
+
+
+# ---------------------------------------------------------------- Binder: a prebuilt image instead of a build
+BINDER_2026 = "https://www.purl.org/ivoa.net/EB/schema/v1.0/types/executable/binder-repository-1.0"
+PREBUILT = "quay.io/ivoa/hcg-16-binder:2024.1"
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+NASTY_REPOSITORY = "https://github.com/a/b'\"$(reboot)`id`;x"  # a valid URL, still only ever one argv element
+
+
+def _binder(**fields: object) -> dict:
+    return _doc(Execution(executable=Executable(kind=K.BINDER_REPOSITORY, **fields)))  # type: ignore[arg-type]
+
+
+def _run(doc: dict) -> list[str]:
+    return next(c for c in doc["runcmd"] if c[:2] == ["docker", "run"])
+
+
+def test_binder_with_a_prebuilt_image_pulls_and_runs_it_without_building() -> None:
+    doc = _binder(repository=NASTY_REPOSITORY, ref="v1", image=Image(locations=["docker://" + PREBUILT], digest=DIGEST))
+    _only_our_shells(doc)
+    pinned = f"{PREBUILT}@{DIGEST}"
+    assert ["docker", "pull", pinned] in doc["runcmd"]
+    flat = json.dumps(doc["runcmd"])
+    assert "repo2docker" not in flat and "execplanner-binder" not in flat  # nothing is built
+    assert NASTY_REPOSITORY not in flat  # the image is what runs; the repository only describes it
+    run = _run(doc)
+    assert run[run.index(pinned) + 1 :][:2] == ["jupyter", "lab"]
+    assert f"--IdentityProvider.token={TOKEN}" in run and "8888:8888" in run
+    assert doc["runcmd"].index(["docker", "pull", pinned]) < doc["runcmd"].index(run)
+    assert _manifest(doc)["services"] == [{"port": 8888, "kind": "jupyter", "token": TOKEN}]
+
+
+def test_binder_without_an_image_is_built_by_repo2docker_and_a_hostile_url_stays_one_argument() -> None:
+    doc = _binder(repository=NASTY_REPOSITORY, ref="main")
+    _only_our_shells(doc)
+    build = next(c for c in doc["runcmd"] if c[0] == "repo2docker")
+    assert build[-1] == NASTY_REPOSITORY and build[build.index("--ref") + 1] == "main"
+    assert not any(NASTY_REPOSITORY in part for c in doc["runcmd"] if c[:2] == ["sh", "-c"] for part in c)
+    assert _run(doc)[_run(doc).index("execplanner-binder") + 1] == "jupyter"
+    assert not any(c[:2] == ["docker", "pull"] for c in doc["runcmd"])
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        Image(locations=[HOSTILE]),
+        Image(locations=["alpine$(reboot)"]),
+        Image(locations=["alpine'; reboot; '"]),
+        Image(locations=["alpine\nruncmd: [[id]]"]),
+        Image(locations=["--privileged"]),
+        Image(locations=[PREBUILT], digest="sha256:abc$(reboot)"),
+        Image(locations=[PREBUILT], digest="sha256:" + "0" * 31),
+    ],
+)
+def test_hostile_prebuilt_images_are_refused(image: Image) -> None:
+    executable = Executable(kind=K.BINDER_REPOSITORY, repository="https://github.com/a/b", image=image)
+    with pytest.raises(InvalidRequest):
+        render(Execution(executable=executable), "s", TOKEN)
+
+
+def _binder_request(fmt: str) -> bytes:
+    executable = {"kind": BINDER_2026, "repository": "https://github.com/a/b", "image": {"locations": [PREBUILT]}}
+    document = {"executable": executable, "schedule": {"requested": {"duration": "PT1H"}}}
+    if fmt == "json":
+        return json.dumps(document).encode()
+    if fmt == "yaml":
+        return yaml.safe_dump(document).encode()
+    from execplanner.formats import xmltree
+
+    return xmltree.render(document, root="offers-request")
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml", "xml"])
+def test_a_request_names_the_prebuilt_image_beside_the_repository_in_every_format(fmt: str) -> None:
+    """`image` beside `repository`: the same field a docker-container has, valid against our schemas."""
+    from formats.test_schemas import json_problems, xml_problems
+
+    from execplanner.formats.decode import read_offerset_request
+    from execplanner.formats.media import Format
+    from execplanner.formats.tree import parse
+
+    data = _binder_request(fmt)
+    tree = parse(data, Format(fmt), root="offers-request")
+    if fmt == "xml":
+        assert xml_problems(data, "offers-request") == []
+    else:
+        assert json_problems("offerset-request.schema.json", tree) == []
+    request = read_offerset_request(tree)
+    doc = _doc(Execution(executable=request.executable))
+    assert ["docker", "pull", PREBUILT] in doc["runcmd"] and PREBUILT in _run(doc)
