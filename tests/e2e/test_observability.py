@@ -144,6 +144,33 @@ def test_metrics_count_launches_and_cloud_calls_by_site_and_outcome(
         assert names["operation"].replace("_", "").isalpha(), names  # a fixed word, never a uuid
 
 
+def test_a_launch_cancelled_while_the_server_boots_counts_as_cancelled(
+    http, service_factory, wait_for, simcloud_fresh: SimFederation, tmp_path: Path
+):
+    catalogue = tmp_path / "catalogue.yaml"
+    rebase(Catalogue.load(default_catalogue_path()), CANONICAL_SIM_URL, simcloud_fresh.base_url).save(catalogue)
+    for site in Catalogue.load(catalogue).sites:
+        simcloud_fresh.set_boot_delay(site.name, 6.0)
+    server = service_factory(
+        EXECPLANNER_CLOUD="egi", EXECPLANNER_CATALOGUE=str(catalogue),
+        EXECPLANNER_ROBOT_TOKEN=simcloud_fresh.demo_token, EXECPLANNER_SCHEDULER_INTERVAL="0.1",
+    )
+    url = _launch_now(http, server)
+    booting = wait_for(lambda: next((s for s in [http.get(url, headers=JSON).json()]
+                                     if "waiting for it to boot" in json.dumps(s.get("messages"))), None), timeout=60)
+    update = {"update": {"type": "uri:enum-value-update", "path": "phase", "value": "CANCELLED"}}
+    assert http.post(url, json=update, headers=JSON).json()["phase"] == "CANCELLED"
+    site = booting["placement"]["site"]
+
+    def counted() -> dict | None:
+        found = samples(http.get(server.url("/metrics")).text)
+        return found if value(found, "execplanner_launches_total", site=site, outcome="cancelled") else None
+
+    found = wait_for(counted, timeout=60)
+    assert value(found, "execplanner_launches_total", site=site, outcome="cancelled") == 1
+    assert sum(_family(found, "execplanner_launches_total").values()) == 1  # neither available nor failed
+
+
 def _stopped_logs(server) -> list[dict]:
     server.process.send_signal(signal.SIGTERM)
     _out, err = server.communicate(timeout=20)
