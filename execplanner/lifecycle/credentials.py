@@ -25,16 +25,19 @@ class RobotCredentials:
 
     tokens: dict[str, Callable[[], str]] = field(default_factory=dict)
     application_credentials: dict[tuple[str, str], ApplicationCredential] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # per VO: what the operator calls its robot account
 
     def for_site(self, vo: str, site: str) -> tuple[Credential, str] | None:
-        for key in ((vo, site), ("*", site)):
-            if key in self.application_credentials:
-                cred = self.application_credentials[key]
+        """The credential for this VO at this site and the identity it launches as (never a secret)."""
+        for place in ((vo, site), ("*", site)):
+            if place in self.application_credentials:
+                cred = self.application_credentials[place]
                 return cred, f"robot application credential {cred.id} for {vo} at {site}"
-        source = self.tokens.get(vo) or self.tokens.get("*")
+        key = vo if vo in self.tokens else "*"
+        source = self.tokens.get(key)
         if source is None:
             return None
-        return OidcToken(source()), f"robot account of {vo}"
+        return OidcToken(source()), self.names.get(key) or f"robot account of {vo}"
 
 
 @dataclass
@@ -77,6 +80,9 @@ def robot_from_file(path: Path) -> RobotCredentials:
     for vo, entry in document.items():
         if not isinstance(entry, dict):
             raise ExecPlannerError(f"robot credentials {path}: the entry of {vo} is not a mapping")
+        _check_entry(path, str(vo), entry)
+        if entry.get("name"):
+            robot.names[str(vo)] = str(entry["name"])
         if entry.get("refresh_token"):
             robot.tokens[str(vo)] = RefreshingToken(
                 str(entry["token_endpoint"]),
@@ -91,6 +97,21 @@ def robot_from_file(path: Path) -> RobotCredentials:
                 str(cred["application_credential_id"]), str(cred["application_credential_secret"])
             )
     return robot
+
+
+def _check_entry(path: Path, vo: str, entry: dict[str, object]) -> None:
+    """Name what is missing, never a value."""
+    if entry.get("refresh_token"):
+        missing = [key for key in ("token_endpoint", "client_id") if not entry.get(key)]
+        if missing:
+            raise ExecPlannerError(f"robot credentials {path}: {vo} has a refresh_token but no {' or '.join(missing)}")
+    sites = entry.get("sites") or {}
+    if not isinstance(sites, dict):
+        raise ExecPlannerError(f"robot credentials {path}: sites of {vo} is not a mapping")
+    for site, cred in sites.items():
+        keys = ("application_credential_id", "application_credential_secret")
+        if not isinstance(cred, dict) or not all(cred.get(key) for key in keys):
+            raise ExecPlannerError(f"robot credentials {path}: {vo} at {site} needs {' and '.join(keys)}")
 
 
 def robot_from_settings(token: str | None, path: Path | None) -> RobotCredentials:

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from execplanner.simcloud import blockstorage, compute, identity, image, network
+from execplanner.simcloud import blockstorage, checkin, compute, identity, image, network
 from execplanner.simcloud._http import SimulatedHeader, error_response
 from execplanner.simcloud.federation import Federation
 from execplanner.simcloud.siteconfig import auth_url, site_config_yaml
@@ -113,7 +113,7 @@ def create_app(federation: Federation) -> Starlette:
         Route("/_sim/state/{name}", show_state, methods=["GET"]),
     ]
     routes = admin + identity.routes() + compute.routes() + image.routes() + network.routes()
-    routes += blockstorage.routes()
+    routes += blockstorage.routes() + checkin.routes()
     app = Starlette(routes=routes, middleware=[Middleware(SimulatedHeader)])
     app.state.federation = federation
     return app

@@ -7,8 +7,10 @@ import json
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 
+from execplanner.simcloud.checkin import CheckIn
 from execplanner.simcloud.faults import FaultInjector
 from execplanner.simcloud.loopback import pick_federation_block, site_block
 from execplanner.simcloud.spec import FederationSpec, UserSpec
@@ -45,6 +47,7 @@ class Federation:
         for site_spec in spec.sites:
             self.faults.load(site_spec.name, site_spec.faults)
         self.oidc_users: dict[str, UserSpec] = {}
+        self.checkin = CheckIn()  # the token endpoint's refresh grants (robot accounts)
         self._users_lock = threading.Lock()
         demo = [entitlement(vo, role) for vo in spec.all_vos for role in ("member", "vm_operator")]
         self.add_token(spec.demo_token, demo, name="demo")
@@ -60,11 +63,20 @@ class Federation:
         return self.spec.demo_token
 
     def add_token(
-        self, token: str, entitlements: list[str], expired: bool = False, name: str | None = None
+        self,
+        token: str,
+        entitlements: list[str],
+        expired: bool = False,
+        name: str | None = None,
+        expires_at: float | None = None,
     ) -> UserSpec:
         """Teach the simulated Check-in one more access token (a user with these entitlements)."""
         user = UserSpec(
-            token=token, name=name or f"user-{len(self.oidc_users) + 1}", entitlements=entitlements, expired=expired
+            token=token,
+            name=name or f"user-{len(self.oidc_users) + 1}",
+            entitlements=entitlements,
+            expired=expired,
+            expires_at=expires_at,
         )
         with self._users_lock:
             self.oidc_users[token] = user
@@ -76,7 +88,9 @@ class Federation:
             return None
         with self._users_lock:
             user = self.oidc_users.get(token)
-        return None if user is None or user.expired else user
+        if user is None or user.expired or (user.expires_at is not None and user.expires_at <= time.time()):
+            return None
+        return user
 
     # ------------------------------------------------------------------ persistence
     def dump(self) -> dict[str, object]:

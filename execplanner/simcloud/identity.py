@@ -144,6 +144,8 @@ def _site_user(call: Call, name: str, vos: set[str], *, federated: bool) -> Keys
 async def federated_auth(call: Call) -> Response:
     spec = call.federation.spec
     idp, protocol = call.request.path_params["idp"], call.request.path_params["protocol"]
+    if not call.site.spec.oidc_federation:  # Keystone with no such identity provider configured
+        raise ApiError(404, f"Could not find Identity Provider: {idp}.")
     if idp != spec.identity_provider or protocol != spec.protocol:
         raise ApiError(404, f"Could not find Identity Provider/protocol: {idp}/{protocol}.")
     header = call.request.headers.get("authorization", "")

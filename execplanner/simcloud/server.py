@@ -13,6 +13,7 @@ from pathlib import Path
 import uvicorn
 
 from execplanner.simcloud.app import create_app
+from execplanner.simcloud.checkin import TOKEN_PATH, RefreshGrant
 from execplanner.simcloud.faults import FaultInjector
 from execplanner.simcloud.federation import Federation
 from execplanner.simcloud.siteconfig import auth_url, write_site_configs
@@ -153,6 +154,27 @@ class SimFederation:
     ) -> UserSpec:
         return self.federation.add_token(token, entitlements, expired, name)
 
+    @property
+    def token_endpoint(self) -> str:
+        """The simulated Check-in's token endpoint (refresh_token grant), for robot accounts."""
+        return self.base_url + TOKEN_PATH
+
+    def add_refresh_token(
+        self,
+        refresh_token: str,
+        client_id: str,
+        client_secret: str | None,
+        entitlements: list[str],
+        name: str = "robot",
+        access_ttl: float = 300.0,
+    ) -> RefreshGrant:
+        """A robot account's refresh token; each refresh gives an access token valid for `access_ttl` seconds."""
+        grant = RefreshGrant(refresh_token, client_id, client_secret, name, entitlements, access_ttl)
+        return self.federation.checkin.register(grant)
+
+    def revoke_refresh_token(self, refresh_token: str) -> None:
+        self.federation.checkin.revoke(refresh_token)
+
     def state(self, site: str) -> SiteView:
         return site_view(self.federation.sites[site])
 
@@ -170,6 +192,10 @@ class SimFederation:
     def set_boot_delay(self, site: str, seconds: float) -> None:
         """Servers created from now on at `site` take this long to leave BUILD."""
         self.federation.sites[site].spec.boot_delay = seconds
+
+    def set_oidc_federation(self, site: str, enabled: bool) -> None:
+        """False: `site` refuses Check-in tokens from now on and takes only application credentials (CREODIAS)."""
+        self.federation.sites[site].spec.oidc_federation = enabled
 
     def set_response_delay(self, site: str, seconds: float) -> None:
         self.federation.sites[site].spec.response_delay = seconds

@@ -129,6 +129,11 @@ class SiteSpec(_Spec):
     region: str = "RegionOne"
     quota: QuotaSpec = Field(default_factory=QuotaSpec)
     block_storage: bool = Field(True, description="False: the site runs no Cinder (no volumes at all).")
+    oidc_federation: bool = Field(
+        True,
+        description="False: the site's Keystone has no egi.eu/openid federation (as CREODIAS): Check-in tokens are "
+        "refused, only application credentials (and password users) authenticate.",
+    )
     volume_delay: float = Field(0.1, description="Seconds a new volume stays `creating` before `available`.")
     flavors: list[FlavorSpec] = Field(default_factory=list)
     images: list[ImageSpec] = Field(default_factory=list)
@@ -159,6 +164,7 @@ class UserSpec(_Spec):
     name: str
     entitlements: list[str] = Field(default_factory=list)
     expired: bool = False
+    expires_at: float | None = Field(None, description="Unix time after which Keystone refuses the token.")
 
 
 class PasswordUserSpec(_Spec):
