@@ -59,7 +59,7 @@ def _locked(conn: Connection, uuid: UUID) -> Session:
 
 def _accept(conn: Connection, session: Session, now: datetime) -> None:
     if session.expires is not None and session.expires <= now:
-        apply(conn, session.uuid, Phase.EXPIRED, "offer expired before it was accepted", now, expect=Phase.OFFERED)
+        # only refused: this transaction is rolled back, so the scheduler is the one that records the expiry
         raise IllegalTransition(f"offer {session.uuid} expired at {session.expires.isoformat()}; ask for new offers")
     apply(conn, session.uuid, Phase.ACCEPTED, "accepted by client", now, expect=Phase.OFFERED)
     records.add_message(

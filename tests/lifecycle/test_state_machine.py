@@ -88,6 +88,26 @@ def test_expired_offer_cannot_be_accepted(store):
         update_session(conn, offerset.offers[0].uuid, update, later)
 
 
+def test_refusing_an_expired_offer_counts_no_expiry_that_did_not_happen(store):
+    """Found under 500 clients (tests/e2e/test_load_500_clients.py): the refusal used to apply EXPIRED in the
+    transaction its own 409 rolls back, so the replicas' phase-change counters said more offers expired than had."""
+    from prometheus_client import REGISTRY
+
+    def expiries() -> float:
+        return REGISTRY.get_sample_value("execplanner_phase_changes_total", {"phase": "EXPIRED"}) or 0.0
+
+    offerset = create_offerset(store, REQUEST, two_offers, NOW, timedelta(minutes=5))
+    before = expiries()
+    later = NOW + timedelta(minutes=6)
+    with pytest.raises(IllegalTransition, match="expired"), store.transaction() as conn:
+        update_session(conn, offerset.offers[0].uuid, UpdateRequest(path="phase", value="ACCEPTED"), later)
+    assert expiries() == before
+    assert expire_due(store, later) == 2
+    assert expiries() == before + 2
+    with store.transaction() as conn:
+        assert [s.to_phase for s in records.history(conn, offerset.offers[0].uuid)] == [Phase.OFFERED, Phase.EXPIRED]
+
+
 def test_scheduler_expires_due_offers_once_across_replicas(store):
     offersets = [create_offerset(store, REQUEST, two_offers, NOW, timedelta(seconds=30)) for _ in range(5)]
     due = NOW + timedelta(seconds=31)
