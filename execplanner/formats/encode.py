@@ -7,16 +7,13 @@ import re
 from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
 from execplanner.formats import uris
-from execplanner.formats.iso8601 import (
-    format_duration,
-    format_instant,
-    format_interval,
-)
+from execplanner.formats.iso8601 import format_duration, format_instant
 from execplanner.model.documents import (
     ComputeResource,
     DataResource,
@@ -24,7 +21,6 @@ from execplanner.model.documents import (
     Executable,
     ExecutableKind,
     Execution,
-    Interval,
     MinMax,
     OfferSet,
     OfferSetRequest,
@@ -37,11 +33,19 @@ from execplanner.model.documents import (
 from execplanner.model.message import Message
 from execplanner.model.phase import PHASE_ALIASES_2025, Phase
 
+# An offer set's answer writes the same few instants and durations dozens of times (every component of a 2026
+# offer carries its session's created time and schedule): each is formatted once. Equal instants format alike
+# whatever their zone (the text is UTC), so keying on the datetime is exact.
+_instant = lru_cache(maxsize=4096)(format_instant)
+_duration = lru_cache(maxsize=256)(format_duration)
+_executable_uri = lru_cache(maxsize=256)(uris.canonical_executable_uri)
+_component_uri = lru_cache(maxsize=64)(uris.component_uri)
+
 
 def _identity(
     dialect: Dialect, uri: str, uuid: UUID | None, name: str | None, created: Any, href: str | None
 ) -> dict[str, Any]:
-    created_text = format_instant(created) if created else None
+    created_text = _instant(created) if created else None
     if dialect is Dialect.CALYCOPIS_2026:
         meta = {"uuid": str(uuid) if uuid else None, "name": name, "url": href, "created": created_text}
         meta = {k: v for k, v in meta.items() if v is not None}
@@ -65,7 +69,7 @@ def _component(
     dialect: Dialect, component: str, uuid: UUID | None, name: str | None, owner: _Owner | None, fragment: str
 ) -> dict[str, Any]:
     """A component's identity; in a 2026 answer also `meta.url`, `meta.created`, its `phase` and `schedule`."""
-    uri = uris.component_uri(component, dialect)
+    uri = _component_uri(component, dialect)
     if owner is None or dialect is not Dialect.CALYCOPIS_2026:
         return _identity(dialect, uri, uuid, name, None, None)
     out = _identity(dialect, uri, uuid, name, owner.created, f"{owner.href}#{fragment}")
@@ -76,7 +80,8 @@ def _component(
 
 
 def _drop_none(mapping: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in mapping.items() if v is not None and v != [] and v != {}}
+    """The mapping without its None, [] and {} values (falsy values such as 0, False and '' stay)."""
+    return {k: v for k, v in mapping.items() if v is not None and (v or not isinstance(v, (list, dict)))}
 
 
 _PHASE_WORDS_2025 = re.compile(r"\b(" + "|".join(p.value for p in PHASE_ALIASES_2025) + r")\b")
@@ -94,7 +99,7 @@ def message_tree(message: Message, dialect: Dialect | None = None) -> dict[str, 
     words = (lambda text: in_dialect(text, dialect)) if dialect else str
     return {
         "level": message.level.value,
-        "time": format_instant(message.time),
+        "time": _instant(message.time),
         "template": words(message.template),
         "values": {key: words(value) for key, value in message.values.items()},
         "message": words(message.message),
@@ -104,11 +109,14 @@ def message_tree(message: Message, dialect: Dialect | None = None) -> dict[str, 
 def _range(value: MinMax | None) -> dict[str, int] | None:
     if value is None:
         return None
-    return _drop_none({"min": value.min, "max": value.max}) or None
+    low, high = value.min, value.max
+    if low is None:
+        return None if high is None else {"max": high}
+    return {"min": low} if high is None else {"min": low, "max": high}
 
 
 def _executable_tree(executable: Executable, dialect: Dialect, owner: _Owner | None = None) -> dict[str, Any]:
-    uri = uris.canonical_executable_uri(executable.kind_uri, executable.kind, dialect)
+    uri = _executable_uri(executable.kind_uri, executable.kind, dialect)
     if owner is not None and dialect is Dialect.CALYCOPIS_2026:
         created = executable.created or owner.created
         out = _identity(dialect, uri, executable.uuid, executable.name, created, f"{owner.href}#executable")
@@ -163,12 +171,8 @@ def _executable_tree(executable: Executable, dialect: Dialect, owner: _Owner | N
 
 def _block(block: ScheduleBlock, bare_start: bool = False) -> dict[str, str]:
     """A schedule block; its start an interval `instant/PT0S`, or (2026 preparing, releasing) a bare instant."""
-    start = (
-        format_instant(block.start)
-        if bare_start
-        else format_interval(Interval(start=block.start, duration=timedelta(0)))
-    )
-    return {"start": start, "duration": format_duration(block.duration)}
+    start = _instant(block.start) if bare_start else f"{_instant(block.start)}/PT0S"
+    return {"start": start, "duration": _duration(block.duration)}
 
 
 def _offered_tree(session: Session, dialect: Dialect) -> dict[str, Any]:
@@ -189,12 +193,13 @@ def _requested_tree(requested: ScheduleRequest) -> dict[str, Any] | None:
     duration: Any = None
     if requested.duration_min and requested.duration_max:
         duration = {
-            "min": format_duration(requested.duration_min),
-            "max": format_duration(requested.duration_max),
+            "min": _duration(requested.duration_min),
+            "max": _duration(requested.duration_max),
         }
     elif requested.duration_min:
-        duration = format_duration(requested.duration_min)
-    tree = _drop_none({"duration": duration, "start": [format_interval(i) for i in requested.start]})
+        duration = _duration(requested.duration_min)
+    starts = [f"{_instant(i.start)}/{_duration(i.duration)}" for i in requested.start]  # format_interval, memoised
+    tree = _drop_none({"duration": duration, "start": starts})
     return tree or None
 
 
@@ -324,7 +329,7 @@ def offerset_name(offerset: OfferSet) -> str | None:
 def session_tree(session: Session, base_url: str, options: Iterable[Phase]) -> dict[str, Any]:
     dialect = session.dialect
     href = f"{base_url}/sessions/{session.uuid}"
-    out = _identity(dialect, uris.component_uri("session", dialect), session.uuid, session.name, session.created, href)
+    out = _identity(dialect, _component_uri("session", dialect), session.uuid, session.name, session.created, href)
     option_values = [phase_name(p, dialect) for p in options]
     option_key = "kind" if dialect is Dialect.CALYCOPIS_2026 else "type"
     phase = phase_name(session.phase, dialect)
@@ -335,7 +340,7 @@ def session_tree(session: Session, base_url: str, options: Iterable[Phase]) -> d
                 "phase": phase,
                 # the 2025 spec requires `state` (and defines `phase`): strict 2025 clients need both
                 "state": phase if dialect is Dialect.BROKER_2025 else None,
-                "expires": format_instant(session.expires)
+                "expires": _instant(session.expires)
                 if session.expires is not None and _shows_expiry(session)
                 else None,
                 "schedule": _schedule_tree(session, dialect),
@@ -371,11 +376,11 @@ def offerset_tree(
     dialect = offerset.dialect
     href = f"{base_url}/offersets/{offerset.uuid}"
     out = _identity(
-        dialect, uris.component_uri("offerset", dialect), offerset.uuid, offerset_name(offerset), offerset.created, href
+        dialect, _component_uri("offerset", dialect), offerset.uuid, offerset_name(offerset), offerset.created, href
     )
     out["result"] = offerset.result.value
     if offerset.expires and dialect is Dialect.CALYCOPIS_2026:  # the 2025 spec has no offer-set `expires`
-        out["expires"] = format_instant(offerset.expires)
+        out["expires"] = _instant(offerset.expires)
     out["offers"] = [session_tree(s, base_url, options_for(s)) for s in offerset.offers]
     out["messages"] = [message_tree(m, dialect) for m in offerset.messages]
     return out
