@@ -121,7 +121,7 @@ def create_offersets(
 
     def book(conn: Connection) -> tuple[list[OfferSet | Exception], list[OfferSet], Commitments, int | None]:
         results: list[OfferSet | Exception] = []
-        stored: list[tuple[OfferSet, dict[str, Any], str | None]] = []
+        stored: list[tuple[OfferSet, Any, str | None]] = []
         records.lock_capacity(conn)
         committed, version = cache.take(conn, min(ask.now for ask in asks))
         booked: list[Hold] = []
@@ -134,11 +134,11 @@ def create_offersets(
             held = holds_of(offerset.offers)
             committed.extend(held)
             booked += held
-            stored.append((offerset, ask.request.model_dump(mode="json"), ask.caller.owner))
+            stored.append((offerset, records.document(ask.request), ask.caller.owner))
             results.append(offerset)
         records.insert_offersets(conn, stored)
-        records.insert_holds(conn, booked)
-        after = records.capacity_version(conn) if booked else version
+        moved = records.insert_holds(conn, booked)
+        after = version if moved is None else moved
         # our own insert counts once; any other step means another transaction changed holds meanwhile
         matches = after == version + (1 if booked else 0)
         return results, [offerset for offerset, _, _ in stored], committed, after if matches else None

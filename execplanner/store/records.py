@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
+from pydantic import BaseModel
 from sqlalchemy import Connection, delete, insert, select, update
 
 from execplanner.model.capacity import Hold, Usage
@@ -16,9 +18,15 @@ from execplanner.model.phase import Phase
 from execplanner.store import tables
 
 
-def insert_offersets(conn: Connection, items: list[tuple[OfferSet, dict[str, Any], str | None]]) -> None:
-    """Store offer sets with their sessions. Each item's dict is what the client asked, as read (or as sent,
-    when it could not be read); the string is its owner."""
+def document(model: BaseModel) -> orjson.Fragment:
+    """A model as the JSON a JSON column stores, serialised once by pydantic (the column's orjson serialiser
+    passes a fragment through): the same JSON as `model_dump(mode="json")` without building the dict first."""
+    return orjson.Fragment(model.model_dump_json())
+
+
+def insert_offersets(conn: Connection, items: list[tuple[OfferSet, Any, str | None]]) -> None:
+    """Store offer sets with their sessions. Each item's second part is what the client asked, as read (or as
+    sent, when it could not be read): a JSON-able tree, or its `document`; the string is its owner."""
     if not items:
         return
     conn.execute(
@@ -58,7 +66,7 @@ def _session_row(session: Session, position: int | None, owner: str | None) -> d
         "memory_mib": placement.memory_mib if placement else 0,
         "instances": 1 if placement else 0,
         "floating_ips": placement.floating_ips if placement else 0,
-        "document": session.model_dump(mode="json"),
+        "document": document(session),
         "position": position,
         "owner": owner,
     }
@@ -270,37 +278,44 @@ _INSERT_HOLDS = insert(tables.holds)
 
 
 _VERSION = tables.capacity_version.c.version
-_BUMP_VERSION = update(tables.capacity_version).where(tables.capacity_version.c.id == 1).values(version=_VERSION + 1)
+_READ_VERSION = select(_VERSION).where(tables.capacity_version.c.id == 1)
+_BUMP_VERSION = (
+    update(tables.capacity_version).where(tables.capacity_version.c.id == 1).values(version=_VERSION + 1)
+).returning(_VERSION)
 
 
 def capacity_version(conn: Connection) -> int:
     """The holds' change counter (see `tables.capacity_version`): equal readings, equal holds."""
-    return int(conn.execute(select(_VERSION).where(tables.capacity_version.c.id == 1)).scalar_one())
+    return int(conn.execute(_READ_VERSION).scalar_one())
 
 
-def _holds_changed(conn: Connection) -> None:
-    """Every function here that changes `holds` calls this in the same transaction."""
-    conn.execute(_BUMP_VERSION)
+def _holds_changed(conn: Connection) -> int:
+    """Every function here that changes `holds` calls this in the same transaction; the counter it moved to."""
+    return int(conn.execute(_BUMP_VERSION).scalar_one())
 
 
-def insert_holds(conn: Connection, holds: list[Hold]) -> None:
-    if holds:
-        _holds_changed(conn)
-        conn.execute(
-            _INSERT_HOLDS,
-            [
-                {
-                    "session_uuid": str(h.session),
-                    "offerset_uuid": str(h.group) if h.group else None,
-                    "site": h.site,
-                    "vo": h.vo,
-                    "starts": h.start,
-                    "ends": h.end,
-                    **dict(zip(_AMOUNTS, h.usage.amounts(), strict=True)),
-                }
-                for h in holds
-            ],
-        )
+def insert_holds(conn: Connection, holds: list[Hold]) -> int | None:
+    """Store the holds; the capacity counter this moved to (None when there was nothing to hold). The counter is
+    read as it is moved, so another transaction's change since this one last read it shows as a larger step."""
+    if not holds:
+        return None
+    version = _holds_changed(conn)
+    conn.execute(
+        _INSERT_HOLDS,
+        [
+            {
+                "session_uuid": str(h.session),
+                "offerset_uuid": str(h.group) if h.group else None,
+                "site": h.site,
+                "vo": h.vo,
+                "starts": h.start,
+                "ends": h.end,
+                **dict(zip(_AMOUNTS, h.usage.amounts(), strict=True)),
+            }
+            for h in holds
+        ],
+    )
+    return version
 
 
 def _hold_from_row(row: Any) -> Hold:
