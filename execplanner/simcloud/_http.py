@@ -4,6 +4,7 @@ OpenStack-shaped error bodies, and saving state after a change."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from execplanner.simcloud.faults import BEFORE_CALL_KINDS, FaultRule
+from execplanner.simcloud.faults import BEFORE_CALL_KINDS, HOLD_KINDS, FaultRule
 from execplanner.simcloud.records import Token
 from execplanner.simcloud.state import SiteCloud
 
@@ -159,19 +160,26 @@ def sim_route(path: str, endpoint: Endpoint, methods: list[str], call: str, serv
         if site.spec.response_delay > 0:
             await asyncio.sleep(site.spec.response_delay)
         rule = federation.faults.take(site.name, call, BEFORE_CALL_KINDS)
-        if rule is not None:
-            if rule.kind != "timeout":
-                return fault_response(service, rule)
-            await asyncio.sleep(rule.seconds)
-        try:
-            response = await endpoint(Call(request, federation, site, call, service))
-        except ApiError as exc:
-            return error_response(service, exc.status, exc.message, exc.kind)
-        if request.method not in ("GET", "HEAD"):
-            federation.persist()
-        return response
+        if rule is not None and rule.kind not in HOLD_KINDS:
+            return fault_response(service, rule)
+        with federation.faults.holding() if rule is not None else contextlib.nullcontext():
+            if rule is not None:  # the request is in (a client that gives up meanwhile changes nothing), then wait
+                await request.body()
+                await asyncio.sleep(rule.seconds)
+            return await _served(request, endpoint, Call(request, federation, site, call, service))
 
     return Route(path, handle, methods=methods, name=call)
+
+
+async def _served(request: Request, endpoint: Endpoint, call: Call) -> Response:
+    """The endpoint's answer (an ApiError as the service's error body); state saved after a change."""
+    try:
+        response = await endpoint(call)
+    except ApiError as exc:
+        return error_response(call.service, exc.status, exc.message, exc.kind)
+    if request.method not in ("GET", "HEAD"):
+        call.federation.persist()
+    return response
 
 
 class SimulatedHeader:

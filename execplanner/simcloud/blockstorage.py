@@ -178,7 +178,10 @@ async def create_volume(call: Call) -> Response:
     body = (await call.body()).get("volume")
     if not isinstance(body, dict):
         raise ApiError(400, "Missing required element 'volume' in request body.")
+    fault = call.federation.faults.take(call.site.name, call.name, frozenset({"server_error"}))
     volume = volumes.create_volume(call.site, token, body)
+    if fault is not None:
+        volume.fault_mode = "error"
     return _json(call, {"volume": volume_doc(call, volume)}, 202)
 
 

@@ -398,8 +398,17 @@ async def show_server(call: Call) -> Response:
         return _json(call, {"server": server_doc(call, server)})
 
 
+FAILED_DELETE = "Failed to delete the instance: the compute host did not answer."
+
+
 async def delete_server(call: Call) -> Response:
     server = _visible_server(call)
+    fault = call.federation.faults.take(call.site.name, call.name, SERVER_KINDS)
+    if fault is not None:  # accepted, but the server stays: as it was (stuck) or in ERROR (server_error)
+        with call.site.lock:
+            if fault.kind == "server_error":
+                server.fault_mode, server.fault_message = "error", fault.message or FAILED_DELETE
+        return Response(status_code=204)
     with call.site.lock:
         for port_id in server.port_ids:
             call.site.ports.pop(port_id, None)

@@ -1,12 +1,22 @@
 """Fault injection: rules that make a site's next calls fail, hang, run out of quota or boot badly.
 
-A rule matches a site name and a call name (both globs, e.g. `compute.servers.*`). Kinds:
+A rule matches a site name and a call name (both globs, e.g. `compute.servers.*`); `times` makes it hit that
+many calls and then clear itself (None: until cleared). Kinds:
   error        answer `status` (default 500) with the service's error body
   timeout      hold the answer for `seconds` before serving the call normally (the client times out first)
-  quota        answer as the service does when over quota (Nova 403 "Quota exceeded", Neutron 409 OverQuota)
+  slow         the same hold, meant to stay under the client's timeout: a slow but working service
+  quota        answer as the service does when over quota (Nova 403 "Quota exceeded", Neutron 409 OverQuota,
+               Cinder 413)
   pool_empty   Neutron 409 IpAddressGenerationFailure (floating-IP pool exhausted)
-  stuck        (compute.servers.create) the server is created but stays in BUILD for ever
-  server_error (compute.servers.create) the server is created and goes to ERROR after its boot delay
+  stuck        compute.servers.create: the server stays in BUILD for ever; compute.servers.delete: the delete
+               is accepted but the server stays
+  server_error compute.servers.create: the server goes to ERROR after its boot delay; volume.volumes.create: the
+               volume goes to `error`; compute.servers.delete: the delete fails and the server goes to ERROR
+Keystone down is an `error` rule with status 503 on `identity.*` (`keystone_down`).
+
+A held call (timeout, slow) is still served once its time is up, even if the client gave up: what it creates
+then exists at the site, as on a real cloud. `held()` counts the calls being held right now, so a test can wait
+for every late effect before it looks at what is left.
 """
 
 from __future__ import annotations
@@ -14,12 +24,17 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 from execplanner.simcloud.spec import FaultKind, FaultSpec
 
 #: Kinds applied to a call before it runs (the others change what the call creates).
-BEFORE_CALL_KINDS: frozenset[str] = frozenset({"error", "timeout", "quota", "pool_empty"})
+BEFORE_CALL_KINDS: frozenset[str] = frozenset({"error", "timeout", "slow", "quota", "pool_empty"})
+#: Kinds that hold a call for `seconds` and then serve it.
+HOLD_KINDS: frozenset[str] = frozenset({"timeout", "slow"})
+#: Kinds that change what a create (or a server delete) does; see the module docstring for the calls.
 SERVER_KINDS: frozenset[str] = frozenset({"stuck", "server_error"})
 
 
@@ -48,6 +63,7 @@ class FaultInjector:
         self._rules: list[FaultRule] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self._held = 0
 
     def inject(
         self,
@@ -98,6 +114,22 @@ class FaultInjector:
     def active(self) -> list[FaultRule]:
         with self._lock:
             return list(self._rules)
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Count a call held by a timeout or slow rule while it is held."""
+        with self._lock:
+            self._held += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._held -= 1
+
+    def held(self) -> int:
+        """How many calls are being held right now (their effects are still to come)."""
+        with self._lock:
+            return self._held
 
     def take(self, site: str, call: str, kinds: frozenset[str]) -> FaultRule | None:
         """The first matching rule of one of `kinds`, consuming one of its `times`."""

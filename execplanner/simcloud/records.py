@@ -219,9 +219,13 @@ class Volume:
     device: str | None = None
     attachment_id: str | None = None
     attached_at: float | None = None
+    fault_mode: str = ""  # "" | "error" (goes to `error` once created)
 
     def status(self, now: float | None = None) -> str:
-        """`creating` until the create delay has passed, then `available` or `in-use`; no timers."""
+        """`creating` until the create delay has passed, then `available` or `in-use` (or `error` when a fault
+        says so); no timers."""
         if (now if now is not None else time.time()) < self.created + self.create_delay:
             return "creating"
+        if self.fault_mode == "error":
+            return "error"
         return "in-use" if self.server_id else "available"

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from execplanner.errors import ExecPlannerError
 
-FaultKind = Literal["error", "timeout", "quota", "stuck", "server_error", "pool_empty"]
+FaultKind = Literal["error", "timeout", "slow", "quota", "stuck", "server_error", "pool_empty"]
 
 
 class _Spec(BaseModel):

@@ -123,3 +123,51 @@ def test_slow_site_answers_every_call_late(simcloud: SimFederation) -> None:
     started = time.monotonic()
     list(fast.compute.flavors())
     assert time.monotonic() - started < 0.5
+
+
+def test_slow_fault_answers_late_but_answers(simcloud: SimFederation) -> None:
+    conn = connect(simcloud, "IN2P3-IRES", api_timeout=5)
+    list(conn.compute.flavors())
+    simcloud.faults.inject("IN2P3-IRES", "compute.flavors.list", "slow", seconds=0.4, times=1)
+    started = time.monotonic()
+    assert len(list(conn.compute.flavors())) == 5
+    assert time.monotonic() - started >= 0.4
+
+
+def test_a_held_call_is_still_carried_out_after_the_client_gave_up(simcloud: SimFederation) -> None:
+    conn = connect(simcloud, "IN2P3-IRES", api_timeout=0.3)
+    list(conn.network.networks())
+    simcloud.faults.inject("IN2P3-IRES", "network.security_groups.create", "timeout", seconds=0.8, times=1)
+    with pytest.raises((openstack.exceptions.SDKException, KsConnectionError)):
+        conn.network.create_security_group(name="late-group")
+    assert simcloud.faults.held() == 1
+    deadline = time.monotonic() + 5
+    while simcloud.faults.held() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [g.name for g in conn.network.security_groups(name="late-group")] == ["late-group"]
+
+
+def test_server_delete_faults_keep_the_server(simcloud: SimFederation) -> None:
+    conn = connect(simcloud, "IN2P3-IRES")
+    server = _boot(conn, "hard-to-kill")
+    conn.compute.wait_for_server(server, interval=0.05, wait=10)
+    simcloud.faults.inject("IN2P3-IRES", "compute.servers.delete", "stuck")
+    conn.compute.delete_server(server)
+    assert conn.compute.get_server(server.id).status == "ACTIVE"
+    simcloud.faults.inject("IN2P3-IRES", "compute.servers.delete", "server_error", message="host unreachable")
+    conn.compute.delete_server(server)
+    failed = conn.compute.get_server(server.id)
+    assert failed.status == "ERROR" and failed.fault["message"] == "host unreachable"
+    conn.compute.delete_server(server)
+    conn.compute.wait_for_delete(server, interval=0.05, wait=5)
+
+
+def test_server_error_fault_on_a_volume_create_makes_it_go_to_error(simcloud: SimFederation) -> None:
+    conn = connect(simcloud, "IN2P3-IRES")
+    simcloud.faults.inject("IN2P3-IRES", "volume.volumes.create", "server_error")
+    volume = conn.block_storage.create_volume(name="doomed-volume", size=1)
+    deadline = time.monotonic() + 5
+    while conn.block_storage.get_volume(volume.id).status == "creating" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert conn.block_storage.get_volume(volume.id).status == "error"
+    conn.block_storage.delete_volume(volume.id)
