@@ -77,3 +77,12 @@ def connect(target: SiteProject, credential: Credential, timeout: float = 30.0) 
         timeout=timeout,
     )
     return tag_site(conn, target.site)  # its calls are counted by site (execplanner_cloud_calls_total)
+
+
+def authenticate(conn: Any, site: str) -> None:
+    """Get the connection's token now, so that Keystone's refusal or outage is reported as such (and a 5xx or a
+    timeout as worth retrying), not as the failure of whichever call happened to come first."""
+    from execplanner.cloud._errors import calling
+
+    with calling(conn, "authenticate", f"authenticating at {site}"):
+        conn.session.get_token()  # not conn.authorize(): it turns every failure into a bare SDKException

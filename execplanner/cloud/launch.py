@@ -64,14 +64,21 @@ def _deadline_left(deadline: float) -> float:
 
 
 # ---------------------------------------------------------------------- finding what exists
-def find_server(conn: Any, session: UUID) -> Any | None:
-    """The session's server, looked up by name and confirmed by its metadata."""
+def session_servers(conn: Any, session: UUID) -> list[Any]:
+    """The session's servers, looked up by name and confirmed by their metadata: one, unless a create the client
+    gave up on (a timeout) was carried out by the cloud after all, beside the one a retry made."""
     name = object_name(session)
     with calling(conn, "find_server", "looking for the session's server"):
-        for server in conn.compute.servers(name=name):
-            if server.name == name and (server.metadata or {}).get(META_KEY, str(session)) == str(session):
-                return server
-    return None
+        return [
+            server
+            for server in conn.compute.servers(name=name)
+            if server.name == name and (server.metadata or {}).get(META_KEY, str(session)) == str(session)
+        ]
+
+
+def find_server(conn: Any, session: UUID) -> Any | None:
+    """The session's server (the first, should a late create have made two)."""
+    return next(iter(session_servers(conn, session)), None)
 
 
 def _find_group(conn: Any, name: str) -> Any | None:
@@ -85,16 +92,6 @@ def _find_keypair(conn: Any, name: str) -> Any | None:
         return conn.compute.get_keypair(name)
     except NotFoundException:
         return None
-
-
-def _server_exists(conn: Any, server_id: str) -> bool:
-    from openstack.exceptions import NotFoundException
-
-    try:
-        conn.compute.get_server(server_id)
-    except NotFoundException:
-        return False
-    return True
 
 
 def _session_fips(conn: Any, session: UUID) -> list[Any]:
@@ -223,40 +220,69 @@ def launch(conn: Any, spec: LaunchSpec, deadline: float, step: Step = _noop) -> 
 
 # ---------------------------------------------------------------------- tearing down
 def _wait_gone(conn: Any, server_id: str, deadline: float) -> None:
+    """Until the server is gone; a delete that sent it to ERROR instead is reported with Nova's fault at once."""
+    from openstack.exceptions import NotFoundException
+
     interval = POLL
     while _deadline_left(deadline) > 0:
-        if not _server_exists(conn, server_id):
+        try:
+            server = conn.compute.get_server(server_id)
+        except NotFoundException:
             return
+        if server.status == "ERROR":
+            fault = (server.fault or {}).get("message") or "no reason given"
+            raise CloudError(f"server {server_id} went to ERROR instead of going away: {fault}")
         time.sleep(min(interval, max(_deadline_left(deadline), 0)))
         interval = min(interval * 1.5, MAX_POLL)
     raise CloudError(f"server {server_id} was still there when the teardown deadline passed")
 
 
-def teardown(conn: Any, session: UUID, deadline: float, step: Step = _noop) -> list[str]:
-    """Delete everything the session owns at this site; safe to repeat. Returns what it deleted."""
-    deleted: list[str] = []
-    name = object_name(session)
-    server = find_server(conn, session)
-    if server is not None:
+def _delete_servers(conn: Any, session: UUID, deadline: float) -> list[str]:
+    """Every server of the session (a late create can have made two)."""
+    deleted = []
+    for server in session_servers(conn, session):
         with calling(conn, "delete_server", "deleting the server"):
             conn.compute.delete_server(server.id)
             _wait_gone(conn, server.id, deadline)
         deleted.append(f"server {server.id}")
+    return deleted
+
+
+def _release_ips(conn: Any, session: UUID) -> list[str]:
+    deleted = []
     with calling(conn, "delete_floating_ip", "releasing the floating IP"):
         for fip in _session_fips(conn, session):
             conn.network.delete_ip(fip.id)
             deleted.append(f"floating IP {fip.floating_ip_address}")
+    return deleted
+
+
+def _delete_groups(conn: Any, name: str) -> list[str]:
+    """Every group of that name (a late create can have made two)."""
+    deleted = []
+    with calling(conn, "delete_security_group", "deleting the security group"):
+        for group in list(conn.network.security_groups(name=name)):
+            if group.name == name:
+                conn.network.delete_security_group(group.id)
+                deleted.append(f"security group {name}")
+    return deleted
+
+
+def _delete_keypair(conn: Any, name: str) -> list[str]:
+    with calling(conn, "delete_keypair", "deleting the keypair"):
+        if _find_keypair(conn, name) is None:
+            return []
+        conn.compute.delete_keypair(name)
+    return [f"keypair {name}"]
+
+
+def teardown(conn: Any, session: UUID, deadline: float, step: Step = _noop) -> list[str]:
+    """Delete everything the session owns at this site; safe to repeat. Returns what it deleted."""
+    name = object_name(session)
+    deleted = _delete_servers(conn, session, deadline) + _release_ips(conn, session)
     if _has_block_storage(conn):
         deleted += block.delete_volumes(conn, session, deadline)
-    with calling(conn, "delete_security_group", "deleting the security group"):
-        group = _find_group(conn, name)
-        if group is not None:
-            conn.network.delete_security_group(group.id)
-            deleted.append(f"security group {name}")
-    with calling(conn, "delete_keypair", "deleting the keypair"):
-        if _find_keypair(conn, name) is not None:
-            conn.compute.delete_keypair(name)
-            deleted.append(f"keypair {name}")
+    deleted += _delete_groups(conn, name) + _delete_keypair(conn, name)
     if deleted:
         step("deleted " + ", ".join(deleted))
     return deleted

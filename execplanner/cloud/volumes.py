@@ -71,13 +71,26 @@ def ensure_volumes(conn: Any, session: UUID, specs: list[VolumeSpec], deadline: 
     return ids
 
 
+def _attached(volume: Any, server_id: str) -> bool:
+    return volume.status == "in-use" or any(a.get("server_id") == server_id for a in volume.attachments or [])
+
+
 def attach_volumes(conn: Any, server_id: str, volume_ids: list[str], deadline: float) -> None:
+    """Attach each volume not attached yet. An attach refused because the volume is attached by now is done: an
+    earlier attach the client gave up on (a timeout) was carried out after all."""
+    from openstack.exceptions import HttpException
+
     for volume_id in volume_ids:
         with calling(conn, "attach_volume", "attaching a volume"):
             volume = conn.block_storage.get_volume(volume_id)
-            if volume.status == "in-use":
+            if _attached(volume, server_id):
                 continue
-            conn.compute.create_volume_attachment(server_id, volume_id=volume_id)
+            try:
+                conn.compute.create_volume_attachment(server_id, volume_id=volume_id)
+            except HttpException:
+                if not _attached(conn.block_storage.get_volume(volume_id), server_id):
+                    raise
+                continue
         _wait_status(conn, volume, ("in-use",), deadline)
 
 

@@ -31,7 +31,7 @@ from execplanner.catalogue.model import Catalogue
 from execplanner.cloud import appcred, volumes
 from execplanner.cloud import launch as cloud
 from execplanner.cloud.access import with_access
-from execplanner.cloud.connection import SiteProject, connect
+from execplanner.cloud.connection import SiteProject, authenticate, connect
 from execplanner.cloud.probe import targets, wait_ready
 from execplanner.cloud.userdata import Service, UserData, render, storage_mounts
 from execplanner.errors import CloudError, ExecPlannerError, IllegalTransition, TransientCloudError
@@ -273,7 +273,9 @@ class Driver:
         credential, identity = self.credentials.credential(record, target)
         if record.identity != identity:
             record.identity = identity
-        return self._connect(target, credential, 30.0)
+        conn = self._connect(target, credential, 30.0)
+        authenticate(conn, target.site)
+        return conn
 
     def _prepare(self, session: Session, record: LaunchRecord) -> bool:
         uuid = session.uuid
@@ -392,17 +394,19 @@ class Driver:
         present = cloud.sessions_present(conn)
         with self.store.reading() as db:
             phases = launches.phases_of(db, present)
-            recorded = {u for u in present if launches.get(db, u) is not None}
+            states = {u: record.state for u in present if (record := launches.get(db, u)) is not None}
         removed = []
         for uuid in sorted(present):
             phase = phases.get(uuid)
             if phase is not None and phase not in launches.FINAL:
-                if uuid not in recorded:  # adopt: the session's own steps take it from here
+                if uuid not in states:  # adopt: the session's own steps take it from here
                     with self.store.transaction() as db:
                         launches.ensure(db, uuid, site_name, vo, _now())
                 continue
-            if phase is not None and uuid in recorded:
+            if phase is not None and states.get(uuid, launches.CLEANED) != launches.CLEANED:
                 continue  # finished and recorded: its own cleanup runs (with its own credential)
+            # unknown, unrecorded, or cleaned yet something is there (a create the cloud carried out after the
+            # client gave up on it): delete it
             cloud.teardown(conn, uuid, time.monotonic() + self.settings.teardown_timeout)
             log.info("reconcile_deleted session=%s site=%s known=%s", uuid, site_name, phase is not None)
             removed.append(uuid)
