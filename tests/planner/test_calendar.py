@@ -8,20 +8,9 @@ from uuid import uuid4
 
 from hypothesis import given
 from hypothesis import strategies as st
+from support.builders import federation, flavor, limits, one_site, planner_over
 
 from execplanner.booking.offersets import resolved
-from execplanner.catalogue.model import (
-    Catalogue,
-    Flavor,
-    Image,
-    Network,
-    NetworkRole,
-    PublicAccess,
-    Quota,
-    QuotaItem,
-    Site,
-    SiteVO,
-)
 from execplanner.model.capacity import Hold, Usage
 from execplanner.model.documents import (
     ComputeResource,
@@ -32,42 +21,24 @@ from execplanner.model.documents import (
     StorageResource,
 )
 from execplanner.planner.calendar import Calendar, Piece, calendars
-from execplanner.planner.federation import FederationPlanner
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 VO = "vo.access.egi.eu"
-UBUNTU = Image(id="i", name="Ubuntu 22.04 Docker", os_family="linux", os_distro="ubuntu", appliances=["docker"])
-PUBLIC = Network(id="n", name="provider", role=NetworkRole.PUBLIC, access=PublicAccess.DIRECT)
-
-
-def site(name: str, flavors: list[Flavor], quota: Quota) -> Site:
-    return Site(
-        name=name,
-        endpoint=f"https://{name}/v3",
-        vos=[SiteVO(vo=VO, project_id="p", flavors=flavors, images=[UBUNTU], networks=[PUBLIC], quota=quota)],
-    )
-
-
-def cores_ram(name: str, vcpus: int, gib: int) -> Flavor:
-    return Flavor(id=name, name=name, vcpus=vcpus, ram=gib * 1024, disk=20)
-
-
-FEDERATION = Catalogue(
-    source="test",
-    sites=[
-        site(
-            "IFCA-LCG2",
-            [cores_ram("cm4.large", 4, 8), cores_ram("cm4.xlarge", 8, 16)],
-            Quota(instances=QuotaItem(limit=20), volumes=QuotaItem(limit=10), gigabytes=QuotaItem(limit=10240)),
-        ),
-        site(
-            "CESGA-CLOUD",
-            [cores_ram("small", 2, 4), cores_ram("medium", 4, 8)],
-            Quota(instances=QuotaItem(limit=20), volumes=QuotaItem(limit=5), gigabytes=QuotaItem(limit=500)),
-        ),
-    ],
+FEDERATION = federation(
+    one_site(
+        "IFCA-LCG2",
+        VO,
+        [flavor("cm4.large", 4, 8, disk=20), flavor("cm4.xlarge", 8, 16, disk=20)],
+        site_quota=limits(instances=20, volumes=10, gigabytes=10240),
+    ),
+    one_site(
+        "CESGA-CLOUD",
+        VO,
+        [flavor("small", 2, 4, disk=20), flavor("medium", 4, 8, disk=20)],
+        site_quota=limits(instances=20, volumes=5, gigabytes=500),
+    ),
 )
-PLANNER = FederationPlanner(catalogue=lambda: FEDERATION, default_vo=VO, max_offers=4)
+PLANNER = planner_over(FEDERATION, VO, max_offers=4)
 
 
 def container(cores: MinMax, memory: MinMax, storage: list[int] = ()) -> OfferSetRequest:

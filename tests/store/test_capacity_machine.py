@@ -20,21 +20,11 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from support.builders import FLOATING_IP_NETWORK, VO_NETWORK, federation, flavor, limits, one_site, planner_over
 
 from execplanner.booking import create_direct, create_offerset
 from execplanner.booking import sessions as booked
-from execplanner.catalogue.model import (
-    Catalogue,
-    Flavor,
-    Image,
-    Network,
-    NetworkRole,
-    PublicAccess,
-    Quota,
-    QuotaItem,
-    Site,
-    SiteVO,
-)
+from execplanner.catalogue.model import QuotaItem, Site
 from execplanner.errors import ExecPlannerError
 from execplanner.lifecycle.scheduler import end_overdue_holds, expire_due
 from execplanner.model.documents import (
@@ -49,41 +39,31 @@ from execplanner.model.documents import (
     StorageResource,
     UpdateRequest,
 )
-from execplanner.planner.federation import FederationPlanner
 from execplanner.store.database import Store
 
 VO = "vo.access.egi.eu"
-UBUNTU = Image(id="i", name="Ubuntu 22.04 Docker", os_family="linux", os_distro="ubuntu", appliances=["docker"])
-FIP = Network(id="n1", name="public", role=NetworkRole.PUBLIC, access=PublicAccess.FLOATING_IP, external=True)
-PRIVATE = Network(id="n2", name="vo-net", role=NetworkRole.VO_PRIVATE)
 
 
-def _site(name: str, quota: Quota) -> Site:
-    flavors = [Flavor(id=f"{name}-{c}", name=f"c{c}", vcpus=c, ram=c * 2048, disk=20) for c in (1, 2, 4)]
-    return Site(
-        name=name,
+def _site(name: str, **quota: int | QuotaItem) -> Site:
+    """1, 2 and 4 cores (2 GiB each), a floating-IP network and a VO network, under `quota`."""
+    flavors = [flavor(f"c{c}", c, c * 2, disk=20) for c in (1, 2, 4)]
+    return one_site(
+        name,
+        VO,
+        flavors,
+        networks=[FLOATING_IP_NETWORK, VO_NETWORK],
+        site_quota=limits(**quota),
+        project_id="p",
         endpoint=f"https://{name}/v3",
-        vos=[SiteVO(vo=VO, project_id="p", flavors=flavors, images=[UBUNTU], networks=[FIP, PRIVATE], quota=quota)],
     )
 
 
-CATALOGUE = Catalogue(
+CATALOGUE = federation(
+    _site("SMALL", instances=QuotaItem(limit=3, in_use=1), cores=6, floating_ips=1, volumes=2, gigabytes=150),
+    _site("TINY", instances=2, cores=4, ram=8192),
     source="test: two tight sites",
-    sites=[
-        _site(
-            "SMALL",
-            Quota(
-                instances=QuotaItem(limit=3, in_use=1),
-                cores=QuotaItem(limit=6),
-                floating_ips=QuotaItem(limit=1),
-                volumes=QuotaItem(limit=2),
-                gigabytes=QuotaItem(limit=150),
-            ),
-        ),
-        _site("TINY", Quota(instances=QuotaItem(limit=2), cores=QuotaItem(limit=4), ram=QuotaItem(limit=8192))),
-    ],
 )
-PLANNER = FederationPlanner(catalogue=lambda: CATALOGUE, default_vo=VO, max_offers=3)
+PLANNER = planner_over(CATALOGUE, VO, max_offers=3)
 EPOCH = datetime(2026, 11, 25, 12, tzinfo=UTC)
 ERAS = itertools.count()  # each example starts a month after the last: the database outlives examples
 

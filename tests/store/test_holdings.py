@@ -13,6 +13,7 @@ from uuid import uuid4
 import sqlalchemy
 from alembic import command
 from alembic.config import Config
+from support.builders import fixed_offers, one_core_offers, placement
 
 from execplanner.booking.holds import hold_of
 from execplanner.booking.offersets import create_offerset
@@ -22,15 +23,11 @@ from execplanner.model.capacity import Hold, Usage
 from execplanner.model.documents import (
     Executable,
     ExecutableKind,
-    MinMax,
     OfferSetRequest,
-    Placement,
-    ScheduleBlock,
-    ScheduleOffer,
     Session,
 )
 from execplanner.model.phase import HOLDING_PHASES, Phase
-from execplanner.planner.plan import Caller, Offer, Plan
+from execplanner.planner.plan import Caller
 from execplanner.store import records
 from execplanner.store.database import MIGRATIONS, Store
 
@@ -38,28 +35,14 @@ NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 REQUEST = OfferSetRequest(executable=Executable(kind=ExecutableKind.DOCKER_CONTAINER))
 
 
-def spread(request, usage, now, caller=None) -> Plan:
-    """Three offers on three sites of different sizes."""
-    block = ScheduleBlock(start=now, duration=timedelta(hours=1))
-    return Plan(
-        offers=[
-            Offer(
-                placement=Placement(
-                    site=site,
-                    vo="vo.escape.eu",
-                    flavor_id="f",
-                    flavor_name="f",
-                    cores=cores,
-                    memory_mib=cores * 2048,
-                    floating_ips=fip,
-                ),
-                schedule=ScheduleOffer(preparing=block, available=block, releasing=block),
-                cores=MinMax(min=cores, max=cores),
-                memory_gib=MinMax(min=cores * 2, max=cores * 2),
-            )
-            for site, cores, fip in (("A", 1, 1), ("B", 2, 0), ("C", 4, 1))
-        ]
-    )
+# three offers on three sites of different sizes
+spread = fixed_offers(
+    [
+        placement(site, cores, fip, vo="vo.escape.eu", mib_per_core=2048)
+        for site, cores, fip in (("A", 1, 1), ("B", 2, 0), ("C", 4, 1))
+    ],
+    timedelta(hours=1),
+)
 
 
 def from_sessions(store: Store) -> dict[str, Hold]:
@@ -146,19 +129,7 @@ def test_migration_gives_live_sessions_their_holds(tmp_path):
     store.close()
 
 
-def twelve_offers(request, usage, now, caller=None) -> Plan:
-    block = ScheduleBlock(start=now, duration=timedelta(hours=1))
-    return Plan(
-        offers=[
-            Offer(
-                placement=Placement(site=f"S{i}", vo="v", flavor_id="f", flavor_name="f", cores=1, memory_mib=1024),
-                schedule=ScheduleOffer(preparing=block, available=block, releasing=block),
-                cores=MinMax(min=1, max=1),
-                memory_gib=MinMax(min=1, max=1),
-            )
-            for i in range(12)
-        ]
-    )
+twelve_offers = one_core_offers(12, timedelta(hours=1))
 
 
 def test_offer_set_reads_back_in_ranked_order(database_url):

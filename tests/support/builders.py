@@ -24,6 +24,7 @@ from execplanner.catalogue import (
     SiteVO,
 )
 from execplanner.model.documents import MinMax, OfferSetRequest, Placement, ScheduleBlock, ScheduleOffer
+from execplanner.planner.federation import FederationPlanner
 from execplanner.planner.plan import Offer, Plan
 from execplanner.store.database import Store
 
@@ -36,6 +37,10 @@ UBUNTU_DOCKER = Image(
     appliances=["docker"],
 )
 PROVIDER_NETWORK = Network(id="n1", name="provider-1", role=NetworkRole.PUBLIC, access=PublicAccess.DIRECT)
+FLOATING_IP_NETWORK = Network(
+    id="n1", name="public", role=NetworkRole.PUBLIC, access=PublicAccess.FLOATING_IP, external=True
+)
+VO_NETWORK = Network(id="n2", name="vo-net", role=NetworkRole.VO_PRIVATE)
 
 
 def flavor(name: str, vcpus: int, ram_gib: int, disk: int = 40, gpu: Gpu | None = None) -> Flavor:
@@ -48,6 +53,14 @@ def quota(instances: int = 10, cores: int = 40, ram_gib: int = 80, fips: int = 5
         cores=QuotaItem(limit=cores),
         ram=QuotaItem(limit=ram_gib * 1024),
         floating_ips=QuotaItem(limit=fips),
+    )
+
+
+def limits(**items: int | QuotaItem) -> Quota:
+    """A quota limiting only the named items (`instances=3`, or a `QuotaItem` where something is in use); the
+    rest unlimited. For capacity tests, which name exactly the limits they exercise."""
+    return Quota(
+        **{name: item if isinstance(item, QuotaItem) else QuotaItem(limit=item) for name, item in items.items()}
     )
 
 
@@ -79,6 +92,16 @@ def one_site(
     )
 
 
+def federation(*sites: Site, source: str = "test") -> Catalogue:
+    """A catalogue of these sites."""
+    return Catalogue(source=source, sites=list(sites))
+
+
+def planner_over(catalogue: Catalogue, vo: str, max_offers: int) -> FederationPlanner:
+    """The catalogue-backed planner over a fixed catalogue, `vo` the default VO."""
+    return FederationPlanner(catalogue=lambda: catalogue, default_vo=vo, max_offers=max_offers)
+
+
 def roomy(catalogue: Catalogue) -> Catalogue:
     """The same catalogue with every instance, core, RAM and floating-IP quota lifted: for tests of the protocol,
     not of capacity."""
@@ -101,9 +124,22 @@ def opened_store(url: str) -> Iterator[Store]:
         store.close()
 
 
-def one_core_offers(count: int, block: timedelta) -> Callable[..., Plan]:
-    """A planner that offers `count` one-core VMs at sites S0, S1, … starting now, each schedule block `block`
-    long: for tests of what the store and scheduler do with offers, whatever the catalogue."""
+def placement(site: str, cores: int = 1, floating_ips: int = 0, vo: str = "v", mib_per_core: int = 1024) -> Placement:
+    """One VM of flavor "f" at `site`: `cores` cores, `mib_per_core` MiB of RAM each."""
+    return Placement(
+        site=site,
+        vo=vo,
+        flavor_id="f",
+        flavor_name="f",
+        cores=cores,
+        memory_mib=cores * mib_per_core,
+        floating_ips=floating_ips,
+    )
+
+
+def fixed_offers(placements: list[Placement], block: timedelta) -> Callable[..., Plan]:
+    """A planner that offers exactly `placements`, in that order, starting now, each schedule block `block` long:
+    for tests of what the store, the lifecycle and the scheduler do with offers, whatever the catalogue."""
 
     def plan(request: OfferSetRequest, holds: Any, now: datetime, caller: Any = None) -> Plan:
         schedule_block = ScheduleBlock(start=now, duration=block)
@@ -111,13 +147,18 @@ def one_core_offers(count: int, block: timedelta) -> Callable[..., Plan]:
         return Plan(
             offers=[
                 Offer(
-                    placement=Placement(site=f"S{i}", vo="v", flavor_id="f", flavor_name="f", cores=1, memory_mib=1024),
+                    placement=where,
                     schedule=schedule,
-                    cores=MinMax(min=1, max=1),
-                    memory_gib=MinMax(min=1, max=1),
+                    cores=MinMax(min=where.cores, max=where.cores),
+                    memory_gib=MinMax(min=where.memory_mib // 1024, max=where.memory_mib // 1024),
                 )
-                for i in range(count)
+                for where in placements
             ]
         )
 
     return plan
+
+
+def one_core_offers(count: int, block: timedelta) -> Callable[..., Plan]:
+    """`count` one-core, 1 GiB VMs at sites S0, S1, …"""
+    return fixed_offers([placement(f"S{i}") for i in range(count)], block)
