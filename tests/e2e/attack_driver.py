@@ -246,6 +246,7 @@ class Findings:
     lost: list[tuple[str, str]] = field(default_factory=list)  # (session, what a 200 said that the store lacks)
     siblings: list[tuple[str, str]] = field(default_factory=list)  # (offer set, what is wrong with its offers)
     miscounted: dict[str, tuple[int, int]] = field(default_factory=dict)  # phase → (replicas counted, recorded)
+    unexplained: list[tuple[str, int, str]] = field(default_factory=list)  # refusals of no kind the load expects
 
     def problems(self) -> dict[str, object]:
         out: dict[str, object] = {}
@@ -261,6 +262,7 @@ class Findings:
             "accepted, neither live nor final": self.not_settled,
             "answered 200, not in the store": self.lost,
             "offer sets with more than one taker": self.siblings,
+            "refused, not for a conflict or a full federation": self.unexplained,
         }
         out |= {name: found[:5] + [len(found)] for name, found in named.items() if found}
         if self.miscounted:
@@ -310,20 +312,40 @@ def _illegal(uuid: str, steps: list) -> list[tuple[str, str | None, str]]:
 
 
 def _wrong_409s(load: Load, sessions: dict, history: dict[str, list]) -> list[tuple[Outcome, str]]:
-    """An accept refused with 409 is right only if its offer had left OFFERED (or expired) before the answer."""
+    """A 409 is right only if what it refused was already impossible when the answer came: an accept or reject
+    of an offer that had left OFFERED (or whose `expires` had passed), a cancel of a session already final."""
     wrong = []
     for outcome in load.outcomes:
-        if outcome.action != "accept" or outcome.status != 409:
+        if outcome.status != 409 or outcome.action not in ("accept", "reject", "cancel"):
             continue
-        expires = sessions[outcome.uuid].expires if outcome.uuid in sessions else None
-        if expires is not None and outcome.at >= _aware(expires):
-            continue  # past its expiry: refused rightly even before the scheduler marks it EXPIRED
-        left = next((s for s in history.get(outcome.uuid, []) if s.from_phase == "OFFERED"), None)
+        steps = history.get(outcome.uuid, [])
+        if outcome.action == "cancel":
+            left = next((s for s in steps if s.to_phase in FINAL), None)
+            was = "live"
+        else:
+            expires = sessions[outcome.uuid].expires if outcome.uuid in sessions else None
+            if expires is not None and outcome.at >= _aware(expires):
+                continue  # past its expiry: refused rightly even before the scheduler marks it EXPIRED
+            left = next((s for s in steps if s.from_phase == "OFFERED"), None)
+            was = "OFFERED"
         if left is None:
-            wrong.append((outcome, "still OFFERED"))
+            wrong.append((outcome, f"still {was}"))
         elif _aware(left.at) > outcome.at:
-            wrong.append((outcome, f"left OFFERED at {left.at}, after the 409 at {outcome.at}"))
+            wrong.append((outcome, f"left {was} at {left.at}, after the 409 at {outcome.at}"))
     return wrong
+
+
+def _unexplained(load: Load) -> list[tuple[str, int, str]]:
+    """Every 4xx the load can rightly meet: a 409 to a phase change (judged by `_wrong_409s`), and a 400 to a
+    direct request the federation has no room for. Anything else (a valid document refused, a 404 for a session
+    a client was given) is a finding."""
+    return [
+        (o.action, o.status, o.text[:200])
+        for o in load.outcomes
+        if 400 <= o.status < 500
+        and not (o.status == 409 and o.action in ("accept", "reject", "cancel"))
+        and not (o.status == 400 and o.action == "direct" and "cannot be planned" in o.text)
+    ]
 
 
 def _lost(load: Load, sessions: dict, history: dict[str, list]) -> list[tuple[str, str]]:
@@ -406,6 +428,7 @@ def check(
         lost=_lost(load, sessions, history),
         siblings=_siblings(sessions, history),
         miscounted=_miscounted(counted, history),
+        unexplained=_unexplained(load),
     )
 
 

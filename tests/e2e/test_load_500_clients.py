@@ -108,7 +108,7 @@ def _load(servers: list, database: str, catalogue: Catalogue) -> dict:
         "checked in s": round(time.monotonic() - settling - settled_in, 1),
     }
     figures |= {"snapshots": sampler.samples, "bookings replayed": bookings, "logged": _errors_logged(servers)}
-    print(json.dumps({k: v for k, v in figures.items() if k != "samples"}, indent=1, default=str))
+    print(json.dumps(figures, indent=1, default=str))
     assert not sampler.over and not over, (sampler.over[:3], over[:3])
     assert not findings.problems(), figures
     assert load.outcomes and not load.errors, figures
