@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from execplanner.booking.commitments import CommitmentsCache
 from execplanner.booking.holds import holds_of
+from execplanner.booking.identifiers import time_ordered_uuid
 from execplanner.executables.protocol import requirements_for
 from execplanner.model.capacity import Hold
 from execplanner.model.documents import (
@@ -57,7 +58,7 @@ def offered_session(
     executable = request.executable.model_copy(update={"uuid": uuid4(), "created": now})
     name = f"{request.name}-offer-{index}" if request.name else f"offer-{index}"
     return Session(
-        uuid=uuid4(),
+        uuid=time_ordered_uuid(),
         offerset=offerset,
         name=name,
         created=now,
@@ -93,7 +94,7 @@ class Ask:
 
 
 def _plan_one(ask: Ask, planner: Planner, holds: Sequence[Hold]) -> OfferSet:
-    uuid = uuid4()
+    uuid = time_ordered_uuid()
     expires = ask.now + ask.expiry
     request = ask.request
     plan = planner(resolved(request), holds, ask.now, ask.caller)
@@ -182,6 +183,7 @@ def record_refusal(
     owner: str | None = None,
 ) -> OfferSet:
     """A NO that never reached the planner (e.g. an unknown executable type), stored like any offer set."""
-    offerset = OfferSet(uuid=uuid4(), name=name, created=now, dialect=dialect, result=Result.NO, messages=messages)
+    uuid = time_ordered_uuid()
+    offerset = OfferSet(uuid=uuid, name=name, created=now, dialect=dialect, result=Result.NO, messages=messages)
     store.run(lambda conn: records.insert_offersets(conn, [(offerset, sent, owner)]))
     return offerset

@@ -323,7 +323,9 @@ def offerset_name(offerset: OfferSet) -> str | None:
     request had none, so it is the same on every answer."""
     if offerset.name or offerset.dialect is not Dialect.CALYCOPIS_2026:
         return offerset.name
-    return f"offerset-{str(offerset.uuid)[:8]}"
+    text = str(offerset.uuid)
+    # a version 7 uuid begins with its creation time, the same for a minute's offer sets: take its random end
+    return f"offerset-{text[-8:] if offerset.uuid.version == 7 else text[:8]}"
 
 
 def session_tree(session: Session, base_url: str, options: Iterable[Phase]) -> dict[str, Any]:

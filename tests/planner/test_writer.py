@@ -107,3 +107,31 @@ def test_a_request_the_database_refuses_does_not_sink_its_batch(postgres_url_fre
     with store.reading() as conn:
         assert sum(h.usage.instances for h in records.all_holds(conn)) == 2  # the refused one holds nothing
     store.close()
+
+
+def test_new_offer_sets_and_sessions_get_time_ordered_unguessable_uuids(store):
+    """Keys are RFC 9562 version 7 uuids (so each index grows at its end): later ones sort after earlier ones,
+    and the random part differs every time."""
+    from execplanner.booking.offersets import create_offersets
+
+    first = create_offersets(store, [ask("a"), ask("b")], one_slot_planner)
+    second = create_offersets(store, [ask("c")], one_slot_planner)
+    offersets = [*first, *second]
+    uuids = [u for o in offersets for u in (o.uuid, *(s.uuid for s in o.offers))]
+    assert all(u.version == 7 for u in uuids)
+    assert str(first[-1].uuid) < str(second[0].uuid)  # a later batch's key sorts later, as text too
+    assert len({str(u)[-12:] for u in uuids}) == len(uuids)
+    with store.reading() as conn:
+        assert records.get_offerset(conn, second[0].uuid).offers[0].uuid == second[0].offers[0].uuid
+
+
+def test_a_2026_offer_set_without_a_name_is_named_from_the_random_end_of_its_uuid():
+    from uuid import UUID
+
+    from execplanner.formats.encode import offerset_name
+    from execplanner.model.documents import Dialect, OfferSet
+
+    v7 = UUID("01a251ee-f6b4-7c40-af7d-a42bfbb6560a")
+    v4 = UUID("5d4c9800-eaf6-418e-b8bb-2df072a8d8b8")  # stored before keys became version 7: name unchanged
+    made = [OfferSet(uuid=u, created=NOW, dialect=Dialect.CALYCOPIS_2026, result=Result.NO) for u in (v7, v4)]
+    assert [offerset_name(o) for o in made] == ["offerset-fbb6560a", "offerset-5d4c9800"]
