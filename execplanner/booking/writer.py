@@ -36,6 +36,11 @@ def _settle(future: asyncio.Future[OfferSet], result: OfferSet | BaseException) 
         future.set_result(result)
 
 
+def _settle_all(settled: list[tuple[asyncio.Future[OfferSet], OfferSet | BaseException]]) -> None:
+    for future, result in settled:
+        _settle(future, result)
+
+
 class OfferSetWriter:
     """The one thread of this process that plans and stores offer sets."""
 
@@ -88,8 +93,18 @@ class OfferSetWriter:
             if not batch:
                 continue
             results = self._store_batch([p.ask for p in batch])
-            for pending, result in zip(batch, results, strict=True):
-                pending.loop.call_soon_threadsafe(_settle, pending.future, result)
+            self._answer(batch, results)
+
+    @staticmethod
+    def _answer(batch: list[_Pending], results: list[OfferSet | Exception]) -> None:
+        """One wake-up of each waiting event loop per batch (not one per request): each costs the loop a
+        turn and a write to its self-pipe."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[OfferSet], OfferSet | BaseException]]]
+        by_loop = {}
+        for pending, result in zip(batch, results, strict=True):
+            by_loop.setdefault(pending.loop, []).append((pending.future, result))
+        for loop, settled in by_loop.items():
+            loop.call_soon_threadsafe(_settle_all, settled)
 
     def _store_batch(self, asks: list[Ask]) -> list[OfferSet | Exception]:
         """One transaction for the batch; if it fails, each request again on its own, so one request the
