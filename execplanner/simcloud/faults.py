@@ -13,6 +13,8 @@ many calls and then clear itself (None: until cleared). Kinds:
   server_error compute.servers.create: the server goes to ERROR after its boot delay; volume.volumes.create: the
                volume goes to `error`; compute.servers.delete: the delete fails and the server goes to ERROR
 Keystone down is an `error` rule with status 503 on `identity.*` (`keystone_down`).
+The simulated VMs' HTTP services take rules on `vm.http` (only rules that name it): `error` (default 503),
+`timeout`, `slow`, and `stuck` (the connection closes without an answer); see vms.py.
 
 A held call (timeout, slow) is still served once its time is up, even if the client gave up: what it creates
 then exists at the site, as on a real cloud. `held()` counts the calls being held right now, so a test can wait
@@ -36,6 +38,8 @@ BEFORE_CALL_KINDS: frozenset[str] = frozenset({"error", "timeout", "slow", "quot
 HOLD_KINDS: frozenset[str] = frozenset({"timeout", "slow"})
 #: Kinds that change what a create (or a server delete) does; see the module docstring for the calls.
 SERVER_KINDS: frozenset[str] = frozenset({"stuck", "server_error"})
+#: Calls of the simulated VMs themselves (`vm.http`: what their HTTP services answer; see vms.py).
+VM_PREFIX = "vm."
 
 
 @dataclass
@@ -50,6 +54,8 @@ class FaultRule:
     message: str | None = None
 
     def matches(self, site: str, call: str) -> bool:
+        if call.startswith(VM_PREFIX) and not self.call.startswith(VM_PREFIX):
+            return False  # a VM's own services only take rules that name them (`*` is for the APIs)
         return fnmatch.fnmatchcase(site, self.site) and fnmatch.fnmatchcase(call, self.call)
 
     def as_dict(self) -> dict[str, object]:

@@ -61,7 +61,7 @@ class SimFederation:
         config = uvicorn.Config(create_app(federation), log_level=log_level, access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
-        self.vms = VmHost(federation.sites)
+        self.vms = VmHost(federation.sites, faults=federation.faults)
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod

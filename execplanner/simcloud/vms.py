@@ -4,7 +4,9 @@ For every ACTIVE server the VM host listens on each of its fixed and floating ad
 see `loopback.py`), on each port that both its security groups open to the world and its cloud-init declares
 in the service manifest (`MANIFEST_PATH` among `write_files`). What answers is deliberately tiny:
 a Jupyter-like server (token checked) for `jupyter` services, a plain page for `web` ones, and an SSH banner
-on port 22 when a rule opens it. A deleted (or ERROR) server stops answering. The manifest is the contract
+on port 22 when a rule opens it. A deleted (or ERROR) server stops answering. Fault rules on the call `vm.http`
+(per site) reach the HTTP services too: `error` answers `status` (default 503), `timeout` and `slow` hold the
+answer `seconds`, `stuck` closes the connection without a word. The manifest is the contract
 with `execplanner.cloud.userdata`, which writes it on real VMs too (it documents what the VM runs).
 """
 
@@ -25,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 if TYPE_CHECKING:
+    from execplanner.simcloud.faults import FaultInjector
     from execplanner.simcloud.records import SecurityGroupRule, Server
     from execplanner.simcloud.state import SiteCloud
 
@@ -35,6 +38,9 @@ SSH_PORT = 22
 PROBE_SOURCE = ipaddress.ip_address("127.0.0.1")
 MAX_REQUEST_HEAD = 16384
 READ_TIMEOUT = 10.0
+#: The call name fault rules use for what a VM's HTTP services answer (the readiness probe, a user's browser).
+VM_CALL = "vm.http"
+VM_FAULT_KINDS: frozenset[str] = frozenset({"error", "timeout", "slow", "stuck"})
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class Service:
     kind: str
     token: str | None = None
     server: str = ""
+    site: str = ""
 
 
 # ---------------------------------------------------------------------- what a server declares and opens
@@ -134,7 +141,9 @@ def wanted_listeners(site: SiteCloud) -> dict[tuple[str, int], Service]:
                 if not opens(site, server, service.port):
                     continue
                 for address in server_addresses(site, server):
-                    wanted[(address, service.port)] = Service(service.port, service.kind, service.token, server.name)
+                    wanted[(address, service.port)] = Service(
+                        service.port, service.kind, service.token, server.name, site.name
+                    )
     return wanted
 
 
@@ -186,14 +195,31 @@ async def _read_head(reader: asyncio.StreamReader) -> tuple[str, dict[str, str]]
     return target, headers
 
 
-async def _serve(service: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _http_answer(service: Service, reader: asyncio.StreamReader, faults: FaultInjector | None) -> bytes | None:
+    """What an HTTP service answers, unless a fault rule says otherwise (None: close without a word)."""
+    target, headers = await _read_head(reader)
+    rule = faults.take(service.site, VM_CALL, VM_FAULT_KINDS) if faults is not None else None
+    if faults is not None and rule is not None:
+        if rule.kind == "stuck":
+            return None
+        if rule.kind == "error":
+            body = (rule.message or "Simulated fault").encode()
+            return _response(f"{rule.status or 503} Simulated fault", body, "text/plain")
+        with faults.holding():  # timeout, slow
+            await asyncio.sleep(rule.seconds)
+    return jupyter_answer(service, target, headers) if service.kind == "jupyter" else web_answer(service)
+
+
+async def _serve(
+    service: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, faults: FaultInjector | None = None
+) -> None:
     try:
         if service.kind == "ssh":
             writer.write(b"SSH-2.0-OpenSSH_9.6 simcloud\r\n")
         else:
-            target, headers = await _read_head(reader)
-            answer = jupyter_answer(service, target, headers) if service.kind == "jupyter" else web_answer(service)
-            writer.write(answer)
+            answer = await _http_answer(service, reader, faults)
+            if answer is not None:
+                writer.write(answer)
         await writer.drain()
     except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
         pass
@@ -207,8 +233,11 @@ async def _serve(service: Service, reader: asyncio.StreamReader, writer: asyncio
 class VmHost:
     """A background thread with an event loop that keeps listeners in line with the sites' ACTIVE servers."""
 
-    def __init__(self, sites: dict[str, SiteCloud], interval: float = 0.05) -> None:
+    def __init__(
+        self, sites: dict[str, SiteCloud], interval: float = 0.05, faults: FaultInjector | None = None
+    ) -> None:
         self._sites = sites
+        self._faults = faults
         self._interval = interval
         self._listeners: dict[tuple[str, int], tuple[Service, asyncio.Server]] = {}
         self._refused: set[tuple[str, int]] = set()
@@ -276,7 +305,7 @@ class VmHost:
 
     async def _listen(self, key: tuple[str, int], service: Service) -> None:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            await _serve(service, reader, writer)
+            await _serve(service, reader, writer, self._faults)
 
         try:
             listener = await asyncio.start_server(handle, host=key[0], port=key[1], reuse_address=True)

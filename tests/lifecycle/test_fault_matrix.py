@@ -76,6 +76,8 @@ SETTINGS = DriverSettings(
 LAUNCH, TEARDOWN = "launch", "teardown"
 # What the session must show. `moved on`: it went on to AVAILABLE (then the client cancelled it).
 MOVED_ON, RETRIED, FAILED = "moved on", "retried, moved on", "FAILED"
+PROBE_RETRIED = "probe retried, moved on"  # the readiness probe tries again by itself, within `ready_timeout`
+PROBE_TIMEOUT = 2.5  # seconds a `timeout` fault holds the VM's answer: past the probe's own timeout (2 s)
 CLEANUP_RETRIED, CLEANUP_WAITED = "cleanup retried", "cleanup retried until Keystone was back"
 # A restricted application credential may not delete itself (Keystone): the cleanup says it is kept, and the
 # owner's next call on the session deletes it with their own token; a fault there: deleted at a later call.
@@ -112,6 +114,7 @@ class Expect:
     text: str = ""  # words of the cloud's that the session's messages must contain
     call: str | None = None  # the call to inject at, when not the step's own (e.g. BUILD for ever: the create)
     times: int | None = -1  # -1: the fault's own
+    seconds: float | None = None  # the hold, when not the fault's own
     message: str | None = None  # the cloud's message for this cell, when not the fault's default
     restore: bool = False  # the fault lasts until cleared (Keystone down): the test brings the service back
     reconciled: bool = False  # something was left that only the reconciliation pass removed
@@ -132,7 +135,7 @@ STEPS = [
     Step("volume attach", LAUNCH, "compute.volume_attachments.create", "volume"),
     Step("floating IP allocate", LAUNCH, "network.floatingips.create"),
     Step("floating IP associate", LAUNCH, "network.floatingips.update"),
-    Step("readiness probe", LAUNCH, None),
+    Step("readiness probe", LAUNCH, "vm.http"),
     Step("Keystone authentication (teardown)", TEARDOWN, "identity.auth.*"),
     Step("server delete", TEARDOWN, "compute.servers.delete"),
     Step("floating IP release", TEARDOWN, "network.floatingips.delete"),
@@ -150,7 +153,12 @@ FAULTS = [
         "slow", "slow", seconds=SLOW, times=None, injection=f'`{{"kind": "slow", "seconds": {SLOW}, "times": null}}`'
     ),
     Fault("quota exceeded", "quota", times=None, injection='`{"kind": "quota", "times": null}`'),
-    Fault("BUILD for ever", "stuck", times=None, injection='`{"kind": "stuck"}` on the create (or delete)'),
+    Fault(
+        "BUILD for ever",
+        "stuck",
+        times=None,
+        injection='`{"kind": "stuck"}` on the server create or delete, or on `vm.http`',
+    ),
     Fault("ERROR", "server_error", injection='`{"kind": "server_error"}` on the create (or delete)'),
     Fault("no floating IP", "pool_empty", times=None, injection='`{"kind": "pool_empty", "times": null}`'),
     Fault(
@@ -164,7 +172,6 @@ FAULTS = [
 ]
 
 NO_CALL = {
-    "readiness probe": "the simulated VM takes no fault rules: the probe talks to the VM, not to an OpenStack API",
     "volume detach": "execplanner makes no detach call: deleting the server detaches its volumes, and the volume "
     "delete waits for that",
 }
@@ -192,6 +199,9 @@ def _transient(fault: Fault, step: Step) -> Expect:
     text = {"5xx": "Simulated fault: Internal Server Error", "timeout": "timed out"}.get(fault.name, "")
     if step.name == "application credential delete":
         return Expect(OWNER_DELETES if fault.name == "slow" else OWNER_RETRIED, Phase.CANCELLED, KEPT)
+    if step.name == "readiness probe":  # the VM's own service: an error page, an answer past the probe's timeout
+        seconds = PROBE_TIMEOUT if fault.name == "timeout" else None
+        return Expect(MOVED_ON if fault.name == "slow" else PROBE_RETRIED, Phase.CANCELLED, seconds=seconds)
     if step.stage == TEARDOWN:
         return Expect(MOVED_ON if fault.name == "slow" else CLEANUP_RETRIED, Phase.CANCELLED, text)
     return Expect(MOVED_ON if fault.name == "slow" else RETRIED, Phase.CANCELLED, text)
@@ -234,6 +244,10 @@ def _server_faults(fault: Fault, step: Step) -> Expect | Omitted:
         return Expect(FAILED, Phase.FAILED, "went to error")
     if step.name == "server create":
         return Omitted("Nova answers the create before the server boots: see the server ACTIVE wait row")
+    if step.name == "readiness probe" and build:  # ACTIVE, but what it runs never answers
+        return Expect(FAILED, Phase.FAILED, "the VM is ACTIVE but port 3000 did not answer within 3 s")
+    if step.name == "readiness probe":
+        return Omitted("a server in ERROR never reaches the probe: see the server ACTIVE wait row")
     if step.name == "volume create":
         return Omitted("Cinder will not delete a volume stuck in `creating` (an operator's reset-state); not simulated")
     return Omitted(ONLY_SERVERS)
@@ -262,6 +276,7 @@ def _short(expect: Expect | Omitted) -> str:
     short = {
         CLEANUP_RETRIED: "retried",
         CLEANUP_WAITED: "retried until back",
+        PROBE_RETRIED: "probe retried, moved on",
         OWNER_DELETES: "kept; owner's token",
         OWNER_RETRIED: "kept; owner's token, retried",
     }.get(expect.outcome, expect.outcome)
@@ -437,7 +452,7 @@ def _inject(fed: SimFederation, fault: Fault, step: Step, expect: Expect) -> Non
         expect.call or step.call or "",
         fault.kind,  # type: ignore[arg-type]
         status=fault.status,
-        seconds=fault.seconds,
+        seconds=fault.seconds if expect.seconds is None else expect.seconds,
         times=fault.times if expect.times == -1 else expect.times,
         message=expect.message or fault.message,
     )
@@ -521,6 +536,8 @@ def test_fault_at_step(rig: Rig, fault: Fault, step: Step, expect: Expect) -> No
     retried = "trying again in" in messages or "cleanup failed, retrying" in messages
     if expect.outcome in (MOVED_ON, RETRIED, CLEANUP_RETRIED, CLEANUP_WAITED):  # FAILED may have retried first
         assert retried is (expect.outcome != MOVED_ON), messages
+    if expect.outcome == PROBE_RETRIED:
+        assert not retried, messages  # the probe tried again within the launch: no warning, no second launch
     if expect.outcome in (OWNER_DELETES, OWNER_RETRIED):
         assert "deleted with your token" in _messages(_read(rig.store, done.uuid)[0])
     if expect.outcome == FAILED:

@@ -138,3 +138,20 @@ def test_keystone_down_is_a_503_for_every_identity_call(simcloud_fresh: SimFeder
     simcloud_fresh.faults.keystone_down(SITE)
     with pytest.raises(Exception, match="503|Keystone is unavailable"):
         connect(simcloud_fresh, SITE).compute.flavors().__next__()
+
+
+def test_vm_http_faults_reach_the_vm_and_only_rules_naming_it_do(
+    simcloud_fresh: SimFederation, conn: openstack.connection.Connection
+) -> None:
+    group = _open(conn, "faulty-web", [3000])
+    _, address = _boot(conn, "vm-faulty", group, _user_data([{"port": 3000, "kind": "web"}]))
+    assert _eventually(lambda: _answers(address, 3000))
+    simcloud_fresh.faults.inject(SITE, "*", "error", status=500, times=None)  # the APIs' rule, not the VM's
+    assert requests.get(f"http://{address}:3000/", timeout=5).status_code == 200
+    simcloud_fresh.faults.clear()
+    simcloud_fresh.faults.inject(SITE, "vm.http", "error", status=503, times=1)
+    assert requests.get(f"http://{address}:3000/", timeout=5).status_code == 503
+    simcloud_fresh.faults.inject(SITE, "vm.http", "stuck", times=1)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://{address}:3000/", timeout=5)
+    assert requests.get(f"http://{address}:3000/", timeout=5).status_code == 200
