@@ -21,6 +21,7 @@ from execplanner.model.documents import (
     Executable,
     ExecutableKind,
     Execution,
+    LaunchIdentity,
     MinMax,
     OfferSet,
     OfferSetRequest,
@@ -365,11 +366,29 @@ def session_tree(session: Session, base_url: str, options: Iterable[Phase]) -> d
                 "gpus": p.gpus or None,
             }
         )
+    if session.launch:
+        out["launch"] = _launch_tree(session.launch)
     if option_values:
         out["options"] = [{option_key: uris.ENUM_OPTION, "path": "phase", "values": option_values}]
     if session.messages:
         out["messages"] = [message_tree(m, dialect) for m in session.messages]
     return out
+
+
+def _launch_tree(launch: LaunchIdentity) -> dict[str, Any]:
+    """execplanner extension: who launched the session, where, with what kind of credential (never a secret)."""
+    expires = format_instant(launch.expires) if launch.expires else None
+    return _drop_none(
+        {
+            "mode": launch.mode.value,
+            "identity": launch.identity,
+            "site": launch.site,
+            "project": launch.project,
+            "credential": launch.credential,
+            "credential_id": launch.credential_id,
+            "expires": expires,
+        }
+    )
 
 
 def offerset_tree(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from execplanner.cloud.connection import ApplicationCredential, Credential, OidcToken, SiteProject
 from execplanner.errors import CloudError, ExecPlannerError
+from execplanner.model.documents import LaunchIdentity, LaunchMode
 from execplanner.store.launches import LaunchRecord
 
 #: Opens a sealed secret (Fernet); None when the operator configured no key.
@@ -60,6 +61,28 @@ class CredentialSource:
                 "credential and the operator configured no robot credential for this VO"
             )
         return found
+
+
+def per_user(record: LaunchRecord) -> bool:
+    """Whether the session launches with its owner's own application credential (as `CredentialSource` decides)."""
+    return bool(record.credential_id and record.credential_sealed)
+
+
+def launch_identity(
+    record: LaunchRecord, target: SiteProject, credential: Credential, owner: str | None
+) -> LaunchIdentity:
+    """The session's `launch` field: who, where, with what kind of credential — no secret."""
+    mine = per_user(record)
+    app = isinstance(credential, ApplicationCredential)
+    return LaunchIdentity(
+        mode=LaunchMode.PER_USER if mine else LaunchMode.ROBOT,
+        identity=(owner if mine and owner else None) or record.identity or "unknown",
+        site=target.site,
+        project=target.project_id,
+        credential="application-credential" if app else "oidc-access-token",
+        credential_id=credential.id if isinstance(credential, ApplicationCredential) else None,
+        expires=record.credential_expires if mine else None,
+    )
 
 
 def _static(token: str) -> Callable[[], str]:

@@ -31,12 +31,12 @@ from execplanner.catalogue.model import Catalogue
 from execplanner.cloud import appcred, volumes
 from execplanner.cloud import launch as cloud
 from execplanner.cloud.access import with_access
-from execplanner.cloud.connection import SiteProject, authenticate, connect
+from execplanner.cloud.connection import Credential, SiteProject, authenticate, connect
 from execplanner.cloud.probe import targets, wait_ready
 from execplanner.cloud.userdata import Service, UserData, render, storage_mounts
 from execplanner.errors import CloudError, ExecPlannerError, IllegalTransition, TransientCloudError
 from execplanner.lifecycle import peruser
-from execplanner.lifecycle.credentials import CredentialSource
+from execplanner.lifecycle.credentials import CredentialSource, launch_identity
 from execplanner.lifecycle.transitions import apply
 from execplanner.model.documents import Session
 from execplanner.model.message import Level, Message
@@ -270,12 +270,15 @@ class Driver:
         return SiteProject(placement.site, site.endpoint, placement.project_id or site_vo.project_id), site_vo
 
     def _connection(self, target: SiteProject, record: LaunchRecord) -> Any:
+        return self._connect_as(target, record)[0]
+
+    def _connect_as(self, target: SiteProject, record: LaunchRecord) -> tuple[Any, Credential]:
         credential, identity = self.credentials.credential(record, target)
         if record.identity != identity:
             record.identity = identity
         conn = self._connect(target, credential, 30.0)
         authenticate(conn, target.site)
-        return conn
+        return conn, credential
 
     def _prepare(self, session: Session, record: LaunchRecord) -> bool:
         uuid = session.uuid
@@ -283,10 +286,12 @@ class Driver:
         record.token = record.token or secrets.token_urlsafe(24)
         try:
             target, site_vo = self._target(session)
-            conn = self._connection(target, record)
+            conn, credential = self._connect_as(target, record)
             with self.store.transaction() as db:
                 launches.save(db, record, _now())
                 records.add_message(db, uuid, Message.info(f"launching as {record.identity}"))
+                owner = records.owner_of_session(db, uuid)
+                launches.set_launch(db, uuid, launch_identity(record, target, credential, owner))
             launched, services = self._launch(session, record, conn, site_vo)
         except TransientCloudError as exc:
             return self._retry_or_fail(session, record, exc)

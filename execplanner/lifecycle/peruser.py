@@ -17,6 +17,7 @@ from execplanner.cloud import appcred
 from execplanner.cloud.connection import OidcToken, SiteProject, connect
 from execplanner.cloud.sealing import Sealer
 from execplanner.errors import ExecPlannerError
+from execplanner.lifecycle.credentials import launch_identity
 from execplanner.model.documents import Session
 from execplanner.model.message import Message
 from execplanner.store import launches, records
@@ -59,7 +60,8 @@ class UserCredentials:
         releasing = session.schedule.releasing
         expires = max(releasing.start + releasing.duration, datetime.now(UTC)) + self.margin
         try:
-            conn = self.connect(site_project(self.catalogue(), session), OidcToken(token), 30.0)
+            target = site_project(self.catalogue(), session)
+            conn = self.connect(target, OidcToken(token), 30.0)
             credential = appcred.create(conn, session.uuid, expires)
         except ExecPlannerError as exc:
             log.info("application_credential_failed session=%s reason=%r", session.uuid, exc.message)
@@ -80,6 +82,7 @@ class UserCredentials:
             record.identity = f"{owner or 'the caller'} (application credential {credential.id})"
             record.next_attempt = None
             launches.save(conn, record, datetime.now(UTC))
+            launches.set_launch(conn, session.uuid, launch_identity(record, target, credential, owner))
             records.add_message(
                 conn,
                 session.uuid,

@@ -217,6 +217,24 @@ class Placement(_Model):
     volume_gib: int = Field(0, description="Their total size, GiB.")
 
 
+class LaunchMode(StrEnum):
+    PER_USER = "per-user"  # the owner's own application credential, made with their token at accept time
+    ROBOT = "robot"  # the operator's credential for the VO (a refreshed Check-in token or an application credential)
+
+
+class LaunchIdentity(_Model):
+    """execplanner extension: which identity launched the session, and with what kind of credential — never a
+    secret. Shown to whoever may read the session (its owner, when it has one)."""
+
+    mode: LaunchMode
+    identity: str = Field(description="The owner's Check-in subject (subject@issuer), or the robot account's name.")
+    site: str
+    project: str | None = None
+    credential: str = Field(description="application-credential | oidc-access-token")
+    credential_id: str | None = Field(None, description="The application credential's id (not its secret).")
+    expires: datetime | None = Field(None, description="When a per-user application credential expires.")
+
+
 class Session(Execution):
     """One offer, and once accepted, one execution session."""
 
@@ -228,6 +246,7 @@ class Session(Execution):
     requested: ScheduleRequest = Field(default_factory=ScheduleRequest)
     schedule: ScheduleOffer | None = None
     placement: Placement | None = None
+    launch: LaunchIdentity | None = None
     messages: list[Message] = Field(default_factory=list)
 
 

@@ -12,7 +12,7 @@ from uuid import UUID
 from sqlalchemy import Connection, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from execplanner.model.documents import Executable
+from execplanner.model.documents import Executable, LaunchIdentity
 from execplanner.model.phase import Phase
 from execplanner.store import tables
 
@@ -169,4 +169,14 @@ def set_executable(conn: Connection, session: UUID, executable: Executable) -> N
         return
     document = dict(row.document)
     document["executable"] = executable.model_dump(mode="json")
+    conn.execute(update(S).where(S.c.uuid == str(session)).values(document=document))
+
+
+def set_launch(conn: Connection, session: UUID, launch: LaunchIdentity) -> None:
+    """Record in the session's document which identity launches it (never a secret)."""
+    row = conn.execute(select(S.c.document).where(S.c.uuid == str(session))).first()
+    if row is None:
+        return
+    document = dict(row.document)
+    document["launch"] = launch.model_dump(mode="json")
     conn.execute(update(S).where(S.c.uuid == str(session)).values(document=document))

@@ -51,6 +51,24 @@ def _messages(session: dict[str, Any]) -> str:
     return " | ".join(m["message"] for m in session.get("messages", []))
 
 
+def _launch_in_every_format(http: requests.Session, url: str, headers: dict[str, str]) -> list[dict[str, str]]:
+    """The session's `launch` field as JSON, YAML and XML, each answer checked against its schema."""
+    from formats.test_schemas import assert_valid_body
+
+    found = []
+    for fmt, media in (("json", "application/json"), ("yaml", "application/yaml"), ("xml", "application/xml")):
+        answer = http.get(url, headers={**headers, "Accept": media})
+        assert answer.status_code == 200, answer.text
+        body = assert_valid_body(answer, fmt, "session.schema.json", "execution")
+        if fmt == "xml":
+            (element,) = [e for e in body if e.tag.rsplit("}", 1)[-1] == "launch"]
+            found.append({child.tag.rsplit("}", 1)[-1]: child.text for child in element})
+        else:
+            found.append({key: str(value) for key, value in body["launch"].items()})
+    assert found[0] == found[1] == found[2], found
+    return found
+
+
 def _cancel(http: requests.Session, url: str, headers: dict[str, str]) -> dict[str, Any]:
     update = {"update": {"type": "uri:enum-value-update", "path": "phase", "value": "CANCELLED"}}
     answer = http.post(url, json=update, headers=headers)
@@ -97,6 +115,12 @@ def test_per_user_credential_kept_by_keystone_is_deleted_with_the_owners_token_a
     site = session["placement"]["site"]
     (credential,) = simcloud_fresh.state(site).app_credentials
     assert "launching with your own application credential" in _messages(session)
+    launch = _launch_in_every_format(http, url, alice)[0]
+    assert launch["mode"] == "per-user" and launch["identity"] == f"alice@{idp.issuer}"
+    assert launch["credential"] == "application-credential" and launch["credential_id"] == credential.id
+    assert launch["site"] == site and launch["project"] and launch["expires"].endswith("Z")
+    idp.entitlements["bob"] = [MEMBER, OPERATOR]
+    assert http.get(url, headers={**JSON, "Authorization": f"Bearer {idp.mint('bob')}"}).status_code == 403
 
     assert _cancel(http, url, alice)["phase"] == "CANCELLED"
     done = _until(wait_for, http, url, alice, lambda s: "deleted with your token" in _messages(s))
@@ -155,6 +179,8 @@ def test_robot_refresh_token_launches_refreshes_expired_tokens_and_a_refused_one
 
     first = watch(_direct(http, service), lambda s: s["phase"] in LIVE)
     assert "launching as execplanner robot of vo.access.egi.eu" in _messages(first)
+    assert first["launch"]["mode"] == "robot" and first["launch"]["credential"] == "oidc-access-token"
+    assert first["launch"]["identity"] == "execplanner robot of vo.access.egi.eu"
     issued = list(fed.federation.checkin.issued)
     assert issued  # an access token from the token endpoint launched it
 
@@ -225,6 +251,24 @@ def test_a_site_taking_only_application_credentials_launches_with_the_operators_
     assert session["placement"]["site"] == site
     assert f"launching as robot application credential {made.id} for {VO} at {site}" in _messages(session)
     assert len(fed.state(site).servers) == 1
+    launch = _launch_in_every_format(http, url, JSON)[0]
+    assert launch == {
+        "mode": "robot",
+        "identity": f"robot application credential {made.id} for {VO} at {site}",
+        "site": site,
+        "project": fed.site(site).vos[VO],
+        "credential": "application-credential",
+        "credential_id": made.id,
+    }
+    # the 2026 dialect carries it too
+    document = yaml.safe_load((EXAMPLES / "oligia-webtop.yaml").read_text())
+    document.pop("schedule", None)
+    answer = http.post(service.url("/direct"), json={**document, "vo": VO}, headers=JSON, allow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    newer = answer.headers["location"]
+    _until(wait_for, http, newer, JSON, lambda s: s["phase"] in LIVE)
+    assert _launch_in_every_format(http, newer, JSON)[0]["mode"] == "robot"
+    assert _cancel(http, newer, JSON)["phase"] == "CANCELLED"
 
     assert _cancel(http, url, JSON)["phase"] == "CANCELLED"
     done = _until(wait_for, http, url, JSON, lambda s: "cleanup: deleted server" in _messages(s))

@@ -43,6 +43,7 @@ SPEC_DEFECTS = {
 # execplanner extensions a strict 2025 model does not know; removed before parsing, each documented.
 EXTENSIONS = {
     ("session", "placement"): "where the offer runs (site, VO, flavor...)",
+    ("session", "launch"): "which identity launched the session (per-user or robot), never a secret",
     ("compute", "gpus"): "GPUs asked for and offered",
     ("data", "size"): "the data's size in bytes, when the client gave it",
 }
@@ -143,6 +144,7 @@ def without_extensions(session: dict[str, Any]) -> dict[str, Any]:
     """A 2025 session with our documented extensions removed."""
     stripped = copy.deepcopy(session)
     stripped.pop("placement", None)
+    stripped.pop("launch", None)
     for compute in stripped.get("resources", {}).get("compute", []):
         compute.pop("gpus", None)
     for data in stripped.get("resources", {}).get("data", []):
