@@ -30,6 +30,7 @@ class Needs:
     windows: tuple[Interval, ...]
     volumes: int = 0  # block-storage volumes (one per storage resource)
     volume_gib: int = 0
+    prebuilt: bool = False  # a Binder repository whose image is given: pulled, not built on the VM
 
     @property
     def shape(self) -> tuple[object, ...]:
@@ -80,7 +81,13 @@ def needs_of(request: OfferSetRequest) -> Needs:
         windows=tuple(request.schedule.start),
         volumes=len(sizes),  # storage is block storage: the flavor's disk is only for the image
         volume_gib=sum(sizes),
+        prebuilt=request.executable.kind is ExecutableKind.BINDER_REPOSITORY and _names_image(request),
     )
+
+
+def _names_image(request: OfferSetRequest) -> bool:
+    image = request.executable.image
+    return image is not None and bool(image.locations)
 
 
 def described_volume(requirements: Requirements) -> list[int]:

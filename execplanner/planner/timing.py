@@ -55,7 +55,10 @@ def start_spans(needs: Needs, now: datetime) -> list[Span]:
 
 
 def preparing_of(needs: Needs) -> timedelta:
-    return PREPARING.get(needs.kind, timedelta(minutes=5))
+    """The time budgeted before the VM is usable. A Binder repository with its prebuilt image is pulled and run
+    like a container (cloud-init does not build it then), not built with repo2docker."""
+    kind = ExecutableKind.DOCKER_CONTAINER if needs.prebuilt else needs.kind
+    return PREPARING.get(kind, timedelta(minutes=5))
 
 
 def held_for(needs: Needs) -> timedelta:

@@ -348,3 +348,21 @@ def test_the_token_vo_prefers_the_default_then_one_the_caller_may_launch_in():
 def test_token_vos_the_catalogue_does_not_know_are_ignored():
     """IAM groups such as /escape name no FedCloud VO: the default stands."""
     assert choose_vo(None, Caller(vos=("escape",)), "vo.escape.eu", KNOWN) == ("vo.escape.eu", [])
+
+
+def test_a_binder_repository_with_its_prebuilt_image_is_budgeted_a_pull_not_a_build():
+    def binder(image: str | None) -> OfferSetRequest:
+        return OfferSetRequest(
+            executable=Executable(
+                kind=ExecutableKind.BINDER_REPOSITORY,
+                location="https://github.com/ivoa/binder-demo",
+                image=ImageSpec(locations=[image]) if image else None,
+            )
+        )
+
+    def preparing(request: OfferSetRequest) -> timedelta:
+        schedule = PLANNER(request, {}, NOW).offers[0].schedule
+        return schedule.available.start - schedule.preparing.start
+
+    assert preparing(binder(None)) == timedelta(minutes=15)  # repo2docker builds it on the VM
+    assert preparing(binder("ghcr.io/ivoa/binder-demo:2026.11")) == preparing(container())  # pulled and run
