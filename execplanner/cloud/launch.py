@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from execplanner.cloud import polling
 from execplanner.cloud import volumes as block
 from execplanner.cloud._errors import calling
 from execplanner.cloud._names import MAX_POLL, META_KEY, POLL, PREFIX, object_name
@@ -156,8 +157,9 @@ def ensure_server(conn: Any, spec: LaunchSpec, group: str, key_name: str | None)
 
 
 def wait_active(conn: Any, server_id: str, deadline: float) -> Any:
-    """Poll until ACTIVE; ERROR is a CloudError with Nova's fault message; the deadline is one too."""
-    interval = POLL
+    """Poll until ACTIVE (fast at first: see `polling`); ERROR is a CloudError with Nova's fault message; the
+    deadline is one too."""
+    schedule = polling.pauses()
     while True:
         with calling(conn, "get_server", "waiting for the server"):
             server = conn.compute.get_server(server_id)
@@ -169,8 +171,7 @@ def wait_active(conn: Any, server_id: str, deadline: float) -> Any:
         left = _deadline_left(deadline)
         if left <= 0:
             raise CloudError(f"the server was still {server.status} when its deadline passed")
-        time.sleep(min(interval, left))
-        interval = min(interval * 1.5, MAX_POLL)
+        time.sleep(min(next(schedule), left))
 
 
 def _fixed_addresses(server: Any) -> list[str]:

@@ -1,8 +1,8 @@
 """Readiness: a VM is AVAILABLE only once what the user will open answers, not merely once Nova says ACTIVE.
 
 A Jupyter server is ready when `GET /api` answers 200 (no token needed); a web service when anything answers
-HTTP; a plain TCP service or an ssh-only VM when the port accepts a connection. Each probe retries with backoff
-until its deadline.
+HTTP; a plain TCP service or an ssh-only VM when the port accepts a connection. The probes retry on the launch's
+polling schedule (fast for the first seconds, then backing off, capped) until their deadline.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import socket
 import time
 from dataclasses import dataclass
 
+from execplanner.cloud import polling
 from execplanner.cloud.userdata import Service
 
 CONNECT_TIMEOUT = 2.0
-FIRST_PAUSE, MAX_PAUSE = 0.05, 2.0
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def answers(address: str, target: Target) -> bool:
 
 def wait_ready(address: str, wanted: list[Target], deadline: float) -> Target | None:
     """None once every target answers; else the first one still silent when the deadline passed."""
-    pause = FIRST_PAUSE
+    schedule = polling.pauses(fast=0.05)  # a probe goes to the VM, not the site's API: it costs the site nothing
     pending = list(wanted)
     while pending:
         pending = [t for t in pending if not answers(address, t)]
@@ -60,6 +60,5 @@ def wait_ready(address: str, wanted: list[Target], deadline: float) -> Target | 
             return None
         if left <= 0:
             return pending[0]
-        time.sleep(min(pause, left))
-        pause = min(pause * 2, MAX_PAUSE)
+        time.sleep(min(next(schedule), left))
     return None

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from execplanner.cloud import polling
 from execplanner.cloud._errors import calling
-from execplanner.cloud._names import MAX_POLL, META_KEY, POLL, PREFIX, object_name
+from execplanner.cloud._names import META_KEY, PREFIX, object_name
 from execplanner.errors import CloudError
 
 
@@ -36,7 +37,7 @@ def session_volumes(conn: Any, session: UUID) -> list[Any]:
 
 
 def _wait_status(conn: Any, volume: Any, wanted: tuple[str, ...], deadline: float) -> Any:
-    interval = POLL
+    schedule = polling.pauses()
     while True:
         with calling(conn, "get_volume", "waiting for a volume"):
             volume = conn.block_storage.get_volume(volume.id)
@@ -47,8 +48,7 @@ def _wait_status(conn: Any, volume: Any, wanted: tuple[str, ...], deadline: floa
         left = deadline - time.monotonic()
         if left <= 0:
             raise CloudError(f"volume {volume.name} was still {volume.status} when its deadline passed")
-        time.sleep(min(interval, left))
-        interval = min(interval * 1.5, MAX_POLL)
+        time.sleep(min(next(schedule), left))
 
 
 def ensure_volumes(conn: Any, session: UUID, specs: list[VolumeSpec], deadline: float) -> list[str]:
