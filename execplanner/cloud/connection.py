@@ -8,7 +8,12 @@ scoped to the VO's project at that site, and never reads clouds.yaml or OS_* var
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from execplanner.cloud._errors import tag_site
@@ -86,3 +91,104 @@ def authenticate(conn: Any, site: str) -> None:
 
     with calling(conn, "authenticate", f"authenticating at {site}"):
         conn.session.get_token()  # not conn.authorize(): it turns every failure into a bare SDKException
+
+
+class Connections:
+    """Authenticated connections kept for reuse, so that a launch does not pay for a Keystone authentication
+    (one token request, or two for the OIDC exchange) its credential already paid for.
+
+    - One thread at a time: a connection is leased to the thread that asked (`lease`) until that thread gives
+      its leases back (`give_back`, when its piece of work is done); only idle connections are shared out, so
+      nothing depends on openstacksdk's `Connection` being safe to use from several threads at once.
+    - Only to the same credential: connections are kept by (site, Keystone, project, credential), the credential
+      by a digest of everything in it, secret included, so a per-user credential's connection never serves
+      another user, and a robot token refreshed at its issuer starts new connections.
+    - Only while its token is good: an idle connection is reused only if its Keystone token has more than
+      `margin` seconds left; a failed authentication (keystoneauth drops the token on a refusal) or a connection
+      that never authenticated is not kept. Idle ones are dropped after `idle_for` seconds, and at most
+      `keep` are kept per credential and place.
+    """
+
+    def __init__(
+        self,
+        connect: Callable[[SiteProject, Credential, float], Any] = connect,
+        margin: float = 300.0,
+        idle_for: float = 600.0,
+        keep: int = 64,
+    ) -> None:
+        self._connect = connect
+        self._margin, self._idle_for, self._keep = margin, idle_for, keep
+        self._idle: dict[tuple[SiteProject, str], list[tuple[float, Any]]] = {}
+        self._lock = threading.Lock()
+        self._leases = threading.local()
+
+    def lease(self, target: SiteProject, credential: Credential, timeout: float = 30.0) -> Any:
+        """A connection for this thread: the one it already holds for this credential, an idle one whose token
+        is good, or a new one."""
+        key = (target, _digest(credential))
+        held: dict[tuple[SiteProject, str], Any] = self._held()
+        if key in held:
+            return held[key]
+        conn = self._take_idle(key)
+        if conn is None:
+            conn = self._connect(target, credential, timeout)
+        held[key] = conn
+        return conn
+
+    def give_back(self) -> None:
+        """This thread's work is done: its connections become idle, those whose token is not good are dropped."""
+        held = self._held()
+        now = time.monotonic()
+        with self._lock:
+            for key, conn in held.items():
+                if _token_left(conn) > self._margin:
+                    idle = self._idle.setdefault(key, [])
+                    if len(idle) < self._keep:
+                        idle.append((now, conn))
+            self._drop_stale(now)
+        held.clear()
+
+    def idle(self) -> int:
+        """How many connections wait for reuse (for tests)."""
+        with self._lock:
+            return sum(len(conns) for conns in self._idle.values())
+
+    def _held(self) -> dict[tuple[SiteProject, str], Any]:
+        if not hasattr(self._leases, "held"):
+            self._leases.held = {}
+        held: dict[tuple[SiteProject, str], Any] = self._leases.held
+        return held
+
+    def _take_idle(self, key: tuple[SiteProject, str]) -> Any | None:
+        with self._lock:
+            self._drop_stale(time.monotonic())
+            idle = self._idle.get(key, [])
+            while idle:
+                _, conn = idle.pop()
+                if _token_left(conn) > self._margin:
+                    return conn
+        return None
+
+    def _drop_stale(self, now: float) -> None:
+        for key in list(self._idle):
+            self._idle[key] = [(at, conn) for at, conn in self._idle[key] if now - at < self._idle_for]
+            if not self._idle[key]:
+                del self._idle[key]
+
+
+def _digest(credential: Credential) -> str:
+    """Identifies the credential, secret included, without keeping the secret itself as a key."""
+    if isinstance(credential, ApplicationCredential):
+        text = f"application-credential\0{credential.id}\0{credential.secret}"
+    else:
+        text = f"oidc\0{credential.access_token}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _token_left(conn: Any) -> float:
+    """Seconds the connection's Keystone token has left; 0 if it has none (never authenticated, or refused)."""
+    auth_ref = getattr(getattr(getattr(conn, "session", None), "auth", None), "auth_ref", None)
+    expires = getattr(auth_ref, "expires", None)
+    if not isinstance(expires, datetime):
+        return 0.0
+    return (expires - datetime.now(UTC)).total_seconds()

@@ -31,7 +31,7 @@ from execplanner.catalogue.model import Catalogue
 from execplanner.cloud import appcred, volumes
 from execplanner.cloud import launch as cloud
 from execplanner.cloud.access import with_access
-from execplanner.cloud.connection import Credential, SiteProject, authenticate, connect
+from execplanner.cloud.connection import Connections, Credential, SiteProject, authenticate, connect
 from execplanner.cloud.probe import targets, wait_ready
 from execplanner.cloud.userdata import Service, UserData, render, storage_mounts
 from execplanner.errors import CloudError, ExecPlannerError, IllegalTransition, TransientCloudError
@@ -93,6 +93,7 @@ class Driver:
         self.credentials = credentials
         self.settings = settings
         self._connect = connect
+        self._connections = Connections(connect)  # authenticated once per credential, not once per launch
         workers = 1 if settings.plan_only else settings.workers
         self._pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="launch")
         self._busy: set[UUID] = set()
@@ -155,6 +156,7 @@ class Driver:
         except Exception:  # noqa: BLE001 — a worker must never die silently; the next pass retries
             log.exception("driver_step_failed session=%s", uuid)
         finally:
+            self._connections.give_back()
             with self.store.transaction() as conn:
                 launches.unclaim(conn, uuid, self.settings.replica)
             with self._lock:
@@ -276,8 +278,8 @@ class Driver:
         credential, identity = self.credentials.credential(record, target)
         if record.identity != identity:
             record.identity = identity
-        conn = self._connect(target, credential, 30.0)
-        authenticate(conn, target.site)
+        conn = self._connections.lease(target, credential, 30.0)
+        authenticate(conn, target.site)  # a reused connection's token is still good: no call to Keystone
         return conn, credential
 
     def _prepare(self, session: Session, record: LaunchRecord) -> bool:

@@ -1,0 +1,88 @@
+"""Connections are authenticated once per credential and reused, one thread at a time, never across credentials,
+and never once their token is refused or near its end: against the simulated federation, real openstacksdk."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import keystoneauth1.exceptions.http
+import pytest
+
+from execplanner.cloud.connection import Connections, OidcToken, SiteProject
+from execplanner.simcloud import SimFederation
+
+SITE, VO = "IN2P3-IRES", "vo.access.egi.eu"
+
+
+def _target(fed: SimFederation) -> SiteProject:
+    site = fed.site(SITE)
+    return SiteProject(SITE, site.auth_url, site.vos[VO])
+
+
+def _tokens_issued(fed: SimFederation) -> int:
+    return len(fed.federation.sites[SITE].tokens)
+
+
+def _in_thread(work: Any) -> Any:
+    """Run `work` in a thread of its own (as a launch worker does); its result, or what it raised, raised here."""
+    out: list[Any] = []
+
+    def run() -> None:
+        try:
+            out.append(work())
+        except Exception as exc:  # noqa: BLE001 — carried to the test's thread
+            out.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=30)
+    if isinstance(out[0], Exception):
+        raise out[0]
+    return out[0]
+
+
+def _use(connections: Connections, target: SiteProject, token: str) -> Any:
+    """One piece of work: lease, call the cloud, give back."""
+    conn = connections.lease(target, OidcToken(token))
+    try:
+        list(conn.compute.servers())
+    finally:
+        connections.give_back()
+    return conn
+
+
+def test_a_second_launch_with_the_same_credential_does_not_authenticate_again(simcloud_fresh: SimFederation) -> None:
+    target, connections = _target(simcloud_fresh), Connections()
+    first = _in_thread(lambda: _use(connections, target, simcloud_fresh.demo_token))
+    issued = _tokens_issued(simcloud_fresh)
+    second = _in_thread(lambda: _use(connections, target, simcloud_fresh.demo_token))
+    assert second is first
+    assert _tokens_issued(simcloud_fresh) == issued  # no new Keystone token
+
+
+def test_a_connection_is_never_shared_while_leased_nor_across_credentials(simcloud_fresh: SimFederation) -> None:
+    target, connections = _target(simcloud_fresh), Connections()
+    simcloud_fresh.add_token("alice-token", ["urn:mace:egi.eu:group:vo.access.egi.eu:role=vm_operator#aai.egi.eu"])
+    held = connections.lease(target, OidcToken(simcloud_fresh.demo_token))  # this thread keeps it
+    assert connections.lease(target, OidcToken(simcloud_fresh.demo_token)) is held  # its own lease again
+    other = _in_thread(lambda: _use(connections, target, simcloud_fresh.demo_token))
+    assert other is not held  # another thread meanwhile gets its own
+    alice = _in_thread(lambda: _use(connections, target, "alice-token"))
+    assert alice is not other and alice is not held  # another credential: never someone else's connection
+    connections.give_back()
+
+
+def test_a_refused_credential_leaves_no_connection_behind(simcloud_fresh: SimFederation) -> None:
+    target, connections = _target(simcloud_fresh), Connections()
+    with pytest.raises(keystoneauth1.exceptions.http.Unauthorized):
+        _in_thread(lambda: _use(connections, target, "nobody-knows-this-token"))
+    assert connections.idle() == 0
+
+
+def test_a_connection_whose_token_ends_soon_is_not_reused(simcloud_fresh: SimFederation) -> None:
+    target = _target(simcloud_fresh)
+    connections = Connections(margin=10 * 365 * 86400.0)  # every token "ends soon"
+    first = _in_thread(lambda: _use(connections, target, simcloud_fresh.demo_token))
+    assert connections.idle() == 0
+    assert _in_thread(lambda: _use(connections, target, simcloud_fresh.demo_token)) is not first
