@@ -124,6 +124,12 @@ class Settings(BaseModel):
         300.0, gt=0, description="Seconds an ACTIVE VM has for its access port to answer before the session FAILS."
     )
     teardown_timeout: float = Field(300.0, gt=0, description="Seconds a server may take to disappear on delete.")
+    launch_workers: int = Field(
+        64,
+        ge=1,
+        le=512,
+        description="Sessions one process drives through the cloud at once (threads mostly waiting on a site).",
+    )
     claim_seconds: float = Field(
         30.0, gt=0, description="How long a replica's claim on a session lasts unless renewed (crash takeover time)."
     )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
-import contextlib
 import logging
 import secrets
 import threading
@@ -61,7 +60,7 @@ class DriverSettings:
     retries: int = 5
     retry_base: float = 1.0
     retry_max: float = 60.0
-    workers: int = 8
+    workers: int = 64  # launches at once: I/O-bound threads, each holding a database connection only briefly
     plan_only: bool = False  # --cloud none: say so in each accepted session, launch nothing
 
 
@@ -469,9 +468,12 @@ def _count_launch(session: Session, outcome: str) -> None:
     metrics.LAUNCHES.labels(site, outcome).inc()
 
 
-async def run(driver: Driver, interval: float, reconcile_interval: float, stop: asyncio.Event) -> None:
-    """Drive sessions every `interval` seconds and reconcile every `reconcile_interval` (first at start-up),
-    until `stop` is set; a failing pass is logged and the loop goes on."""
+async def run(
+    driver: Driver, interval: float, reconcile_interval: float, stop: asyncio.Event, wake: asyncio.Event | None = None
+) -> None:
+    """Drive sessions every `interval` seconds, and at once when `wake` is set (a session was accepted here),
+    and reconcile every `reconcile_interval` (first at start-up), until `stop` is set; a failing pass is logged
+    and the loop goes on. Other replicas' accepts are found by the next timed pass."""
     next_reconcile = 0.0
     while not stop.is_set():
         try:
@@ -482,6 +484,15 @@ async def run(driver: Driver, interval: float, reconcile_interval: float, stop: 
             await run_in_threadpool(driver.run_pass)
         except Exception:  # noqa: BLE001 — the loop must survive a bad pass (e.g. database restarting)
             log.exception("driver_pass_failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+        await _pause(stop, wake, interval)
     driver.stop()
+
+
+async def _pause(stop: asyncio.Event, wake: asyncio.Event | None, interval: float) -> None:
+    """Until the next pass: `interval` seconds, or less if stopped or woken."""
+    waits = [asyncio.ensure_future(event.wait()) for event in (stop, wake) if event is not None]
+    _, pending = await asyncio.wait(waits, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+    for waiting in pending:
+        waiting.cancel()
+    if wake is not None:
+        wake.clear()

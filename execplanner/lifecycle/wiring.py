@@ -46,6 +46,8 @@ class LaunchWiring:
     driver: driving.Driver | None = None
     users: UserCredentials | None = None
     _owner_tasks: dict[UUID, asyncio.Task[None]] = field(default_factory=dict)
+    _wake: asyncio.Event | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
 
     def driver_settings(self) -> driving.DriverSettings:
         s = self.settings
@@ -55,6 +57,7 @@ class LaunchWiring:
             ready_timeout=s.ready_timeout,
             teardown_timeout=s.teardown_timeout,
             claim_seconds=s.claim_seconds,
+            workers=s.launch_workers,
             plan_only=s.cloud == "none",
         )
 
@@ -65,14 +68,19 @@ class LaunchWiring:
             if self.sealer is None:
                 log.warning("per_user_launch_disabled reason='no credential_key_file: robot credentials only'")
         self.driver = driving.Driver(store, self.catalogue, self.credentials, self.driver_settings())
+        self._wake, self._loop = asyncio.Event(), asyncio.get_running_loop()
+        s = self.settings
         return asyncio.create_task(
-            driving.run(self.driver, self.settings.scheduler_interval, self.settings.reconcile_interval, stop)
+            driving.run(self.driver, s.scheduler_interval, s.reconcile_interval, stop, self._wake)
         )
 
     def accepted(self, session: Session, token: str | None, owner: str | None) -> None:
-        """A session was accepted (or created directly): make its own credential while the token is valid."""
+        """A session was accepted (or created directly): make its own credential while the token is valid, then
+        wake the driver, so that the launch starts now rather than at its next pass. Called from a worker thread."""
         if self.users is not None:
             self.users.accepted(session, token, owner)
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     def owner_called(self, session: Session, token: str | None) -> None:
         """The session's owner called on it with their token (read it, cancelled it): once its cleanup is done,

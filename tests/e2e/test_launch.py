@@ -163,3 +163,17 @@ def test_access_details_in_every_format_of_the_2026_dialect(
     address = session["executable"]["network"]["ports"][0]["external"]["addresses"][0]
     text = http.get(url, headers={"Accept": accept}).text
     assert address in text and "ssh ubuntu@127." in text
+
+
+def test_an_accepted_session_launches_at_once_not_at_the_next_driver_pass(
+    service_factory: Any, http: requests.Session, wait_for: Any
+) -> None:
+    """The accept wakes the driver: with passes a minute apart, the session is AVAILABLE within seconds."""
+    service = service_factory(
+        EXECPLANNER_CLOUD="sim", EXECPLANNER_SCHEDULER_INTERVAL="60", EXECPLANNER_READY_TIMEOUT="20"
+    )
+    wait_for(lambda: http.get(service.url("/healthz")).status_code == 200, timeout=30)
+    url = _direct(http, service, _example("jupyter-notebook.json"))
+    session = _until(wait_for, http, url, LIVE, timeout=30)
+    assert session["phase"] in LIVE
+    assert _cancel(http, url)["phase"] == "CANCELLED"
