@@ -61,6 +61,7 @@ class DriverSettings:
     retry_base: float = 1.0
     retry_max: float = 60.0
     workers: int = 64  # launches at once: I/O-bound threads, each holding a database connection only briefly
+    connections_idle_for: float = 600.0  # s an authenticated connection waits for reuse; 0: each drive authenticates
     plan_only: bool = False  # --cloud none: say so in each accepted session, launch nothing
 
 
@@ -92,7 +93,8 @@ class Driver:
         self.credentials = credentials
         self.settings = settings
         self._connect = connect
-        self._connections = Connections(connect)  # authenticated once per credential, not once per launch
+        # authenticated once per credential, not once per launch or cleanup
+        self._connections = Connections(connect, idle_for=settings.connections_idle_for)
         workers = 1 if settings.plan_only else settings.workers
         self._pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="launch")
         self._busy: set[UUID] = set()

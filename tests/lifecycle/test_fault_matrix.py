@@ -71,6 +71,7 @@ SETTINGS = DriverSettings(
     retry_base=0.05,
     retry_max=0.2,
     workers=2,
+    connections_idle_for=0.0,  # a teardown authenticates afresh, as one at the end of a real lease does
 )
 
 LAUNCH, TEARDOWN = "launch", "teardown"
