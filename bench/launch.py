@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import requests
@@ -93,6 +95,19 @@ def _catalogue(catalogue: Catalogue, sites: list[str], instances: int, path: Pat
     return path
 
 
+@dataclass(frozen=True)
+class Launch:
+    seconds: float  # ACCEPTED (the 303) to the client seeing it READY
+    site: str
+    steps: dict[str, float]
+
+
+def _step_medians(launches: list[Launch]) -> str:
+    labels = [label for label, _ in STEPS] + ["client sees it (its polling, HTTP)"]
+    medians = [(label, [run.steps[label] for run in launches if label in run.steps]) for label in labels]
+    return "; ".join(f"{label} {statistics.median(values):.3f}" for label, values in medians if values)
+
+
 def _wait(
     http: requests.Session, location: str, done: Callable[[dict], bool], timeout: float, bad: tuple[str, ...]
 ) -> dict:
@@ -106,21 +121,52 @@ def _wait(
     raise TimeoutError(f"{location}: not done within {timeout} s")
 
 
-def launch_once(url: str, release: bool = False, timeout: float = 120.0) -> tuple[float, str]:
-    """Seconds from the 303 of POST /direct (the session is ACCEPTED) to the session answering READY, and the
-    site it runs at. With `release`, then cancel it and wait until its cleanup is done (not timed)."""
+#: The launch's steps as its session's messages name them, in order: (label, how the message starts).
+STEPS = (
+    ("picked up", "PREPARING:"),
+    ("credential + Keystone", "launching as"),
+    ("security group", "security group"),
+    ("server create", "server "),
+    ("boot wait beyond the boot delay + address", "floating IP|AVAILABLE:"),
+    ("readiness probe", "AVAILABLE:"),
+)
+
+
+def steps(session: dict, accepted_at: float, seen_at: float, boot_delay: float) -> dict[str, float]:
+    """Seconds each step took, from the session's own message times (the service's clock, the same machine's):
+    less blurred by a loaded machine than the end-to-end figure, which also counts the client's polling."""
+    times = [
+        (m["message"], datetime.fromisoformat(m["time"].replace("Z", "+00:00")).timestamp())
+        for m in session.get("messages", [])
+    ]
+    out, last = {}, accepted_at
+    for label, starts in STEPS:
+        found = next((at for text, at in times if at >= last and text.startswith(tuple(starts.split("|")))), None)
+        if found is None:
+            continue
+        took = found - last
+        out[label] = max(0.0, took - boot_delay) if label.startswith("boot wait") else took
+        last = found
+    out["client sees it (its polling, HTTP)"] = seen_at - last
+    return out
+
+
+def launch_once(url: str, release: bool = False, timeout: float = 120.0, boot_delay: float = 0.0) -> Launch:
+    """Seconds from the 303 of POST /direct (the session is ACCEPTED) to the session answering READY, the site
+    it runs at and its steps' times. With `release`, then cancel it and wait until its cleanup is done (not
+    timed)."""
     with requests.Session() as http:
         answer = http.post(f"{url}/direct", json=REQUEST, headers=HEADERS, allow_redirects=False)
         assert answer.status_code == 303, answer.text[:300]
-        accepted, location = time.monotonic(), answer.headers["location"]
+        accepted, accepted_at, location = time.monotonic(), time.time(), answer.headers["location"]
         session = _wait(http, location, lambda s: s["phase"] in READY, timeout, ("FAILED", "CANCELLED"))
-        took = time.monotonic() - accepted
+        took, seen_at = time.monotonic() - accepted, time.time()
         if release:
             cancel = {"update": {"type": "uri:enum-value-update", "path": "phase", "value": "CANCELLED"}}
             assert http.post(location, json=cancel, headers=HEADERS).status_code == 200
             cleaned = lambda s: any(m["message"].startswith("cleanup:") for m in s.get("messages", []))  # noqa: E731
             _wait(http, location, lambda s: s["phase"] == "CANCELLED" and cleaned(s), timeout, ("FAILED",))
-        return took, session["placement"]["site"]
+        return Launch(took, session["placement"]["site"], steps(session, accepted_at, seen_at, boot_delay))
 
 
 def main(argv: list[str]) -> int:
@@ -150,12 +196,13 @@ def main(argv: list[str]) -> int:
             [sys.executable, "-m", "execplanner.cli", "serve", "--port", "0", "--data-dir", f"{tmp}/data"], env
         )
         try:
-            single = [launch_once(url, release=True)[0] for _ in range(args.launches)]
+            singles = [launch_once(url, release=True, boot_delay=args.boot_delay) for _ in range(args.launches)]
+            single = [run.seconds for run in singles]
             overhead = sorted(max(0.0, s - args.boot_delay) for s in single)
             p95 = overhead[min(len(overhead) - 1, int(round(0.95 * (len(overhead) - 1))))]
             started = time.monotonic()
             with cf.ThreadPoolExecutor(max_workers=args.concurrent) as pool:
-                placed = list(pool.map(lambda _: launch_once(url), range(args.concurrent)))
+                placed = list(pool.map(lambda _: launch_once(url, boot_delay=args.boot_delay), range(args.concurrent)))
             burst = time.monotonic() - started
         finally:
             process.send_signal(signal.SIGTERM)
@@ -167,16 +214,18 @@ def main(argv: list[str]) -> int:
         f"{args.concurrent} concurrent launches: {burst:.2f} s; one launch: {statistics.median(single):.2f} s "
         f"(target ≤ 2×: {burst / statistics.median(single):.1f}×)"
     )
-    spread = collections.Counter(site for _, site in placed)
+    spread = collections.Counter(run.site for run in placed)
     print(
         f"the burst ran at {len(spread)} of {len(sites)} sites able to run it ({instances} instances each): "
         + ", ".join(f"{site} {count}" for site, count in sorted(spread.items()))
     )
-    in_burst = [seconds for seconds, _ in placed]
+    in_burst = [run.seconds for run in placed]
     print(
         f"single launches: median {statistics.median(single):.2f} s, slowest {max(single):.2f} s; "
         f"in the burst: median {statistics.median(in_burst):.2f} s, slowest {max(in_burst):.2f} s"
     )
+    print(f"steps of a single launch, median s (from the session's message times): {_step_medians(singles)}")
+    print(f"steps of a launch in the burst, median s: {_step_medians(placed)}")
     return 0
 
 
