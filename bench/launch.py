@@ -127,8 +127,8 @@ STEPS = (
     ("credential + Keystone", "launching as"),
     ("security group", "security group"),
     ("server create", "server "),
-    ("boot wait beyond the boot delay + address", "floating IP|AVAILABLE:"),
-    ("readiness probe", "AVAILABLE:"),
+    ("boot wait beyond the boot delay + address", "floating IP|AVAILABLE:|READY:"),
+    ("readiness probe", "AVAILABLE:|READY:"),  # READY: a 2025 client's word
 )
 
 
