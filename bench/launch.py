@@ -108,6 +108,9 @@ def _step_medians(launches: list[Launch]) -> str:
     return "; ".join(f"{label} {statistics.median(values):.3f}" for label, values in medians if values)
 
 
+POLL = 0.02  # s between a client's reads of its session: 50 clients ask 2,500 times a second (--poll)
+
+
 def _wait(
     http: requests.Session, location: str, done: Callable[[dict], bool], timeout: float, bad: tuple[str, ...]
 ) -> dict:
@@ -117,7 +120,7 @@ def _wait(
         if done(session):
             return session
         assert session["phase"] not in bad, json.dumps(session.get("messages", []))[-500:]
-        time.sleep(0.02)
+        time.sleep(POLL)
     raise TimeoutError(f"{location}: not done within {timeout} s")
 
 
@@ -174,7 +177,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--launches", type=int, default=20, help="sequential launches for the overhead figures")
     parser.add_argument("--concurrent", type=int, default=50, help="launches in the concurrent burst")
     parser.add_argument("--boot-delay", type=float, default=0.5, help="the simulated servers' boot delay, s")
+    parser.add_argument(
+        "--poll", type=float, default=0.02, help="seconds between a client's reads of its session (each client)"
+    )
     args = parser.parse_args(argv)
+    global POLL  # noqa: PLW0603 — one setting for every client thread of this run
+    POLL = args.poll
     catalogue = Catalogue.load(default_catalogue_path())
     sites = eligible_sites(catalogue)
     instances = per_site(args.concurrent, len(sites))
@@ -224,6 +232,7 @@ def main(argv: list[str]) -> int:
         f"single launches: median {statistics.median(single):.2f} s, slowest {max(single):.2f} s; "
         f"in the burst: median {statistics.median(in_burst):.2f} s, slowest {max(in_burst):.2f} s"
     )
+    print(f"clients read their session every {args.poll:g} s")
     print(f"steps of a single launch, median s (from the session's message times): {_step_medians(singles)}")
     print(f"steps of a launch in the burst, median s: {_step_medians(placed)}")
     return 0
