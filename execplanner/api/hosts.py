@@ -34,22 +34,33 @@ class AllowedHosts:
         self.any = "*" in hosts
         self.exact = {h.lower() for h in hosts if not h.startswith("*")}
         self.suffixes = tuple(h[1:].lower() for h in hosts if h.startswith("*."))
+        self._seen: dict[str, bool] = {}
 
     def allows(self, host: str) -> bool:
         if not host:
             return False  # malformed: never, whatever the list
         return self.any or host in self.exact or (bool(self.suffixes) and host.endswith(self.suffixes))
 
+    def _allowed(self, header: str) -> bool:
+        """Whether a Host header may be answered, remembered for the few headers a service sees (every request
+        asks again, with the same header)."""
+        allowed = self._seen.get(header)
+        if allowed is None:
+            allowed = self.allows(host_of(header))
+            if len(self._seen) < 1024:  # a client making up hosts cannot grow it without bound
+                self._seen[header] = allowed
+        return allowed
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in UNCHECKED_PATHS:
             await self.app(scope, receive, send)
             return
-        request = Request(scope)
-        header = request.headers.get("host")
+        header = next((value.decode("latin-1") for name, value in scope["headers"] if name == b"host"), None)
         # no Host at all (HTTP/1.0): links follow the address the connection reached, which the client cannot choose
-        if header is None or self.allows(host_of(header)):
+        if header is None or self._allowed(header):
             await self.app(scope, receive, send)
             return
+        request = Request(scope)
         shown = host_of(header) or header[:100]
         text = f"this service does not answer for host '{shown}'; configure base_url or allowed_hosts"
         await error_response(request, 400, text)(scope, receive, send)

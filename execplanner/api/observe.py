@@ -12,6 +12,7 @@ import logging
 import re
 import time
 import uuid
+from typing import Any
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -48,6 +49,21 @@ async def _answer_unexpected(scope: Scope, receive: Receive, send: Send, exc: Ex
     return True
 
 
+_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def _series(method: str, route: str, status: int) -> tuple[Any, Any]:
+    """The request counter and latency histogram of one (method, route, status): looked up once, not on every
+    request (prometheus_client's `labels()` takes a lock and checks its arguments each time)."""
+    key = (method, route, status)
+    found = _SERIES.get(key)
+    if found is None:
+        found = metrics.REQUESTS.labels(method, route, str(status)), metrics.REQUEST_SECONDS.labels(method, route)
+        if len(_SERIES) < 4096:  # methods come from clients: never an unbounded dictionary
+            _SERIES[key] = found
+    return found
+
+
 class Observed:
     """Pure ASGI middleware (so the request id's context reaches handlers and their worker threads)."""
 
@@ -78,8 +94,9 @@ class Observed:
         finally:
             elapsed = time.perf_counter() - started
             route, method = _route_of(scope), scope["method"]
-            metrics.REQUESTS.labels(method, route, str(status)).inc()
-            metrics.REQUEST_SECONDS.labels(method, route).observe(elapsed)
+            counted, timed = _series(method, route, status)
+            counted.inc()
+            timed.observe(elapsed)
             log.info(
                 "request method=%s route=%s path=%s status=%d duration_ms=%.1f",
                 method, route, scope["path"], status, elapsed * 1000,
