@@ -56,6 +56,19 @@ class Settings(BaseModel):
     parse_timeout_seconds: float = Field(
         2.0, gt=0, description="Longest a request document may take to parse and validate, off the event loop (400)."
     )
+    parse_processes: int = Field(
+        2,
+        ge=0,
+        le=64,
+        description="Worker processes that parse large request bodies, started when first needed; 0 parses every "
+        "body in a thread.",
+    )
+    parse_process_min_bytes: int = Field(
+        8 * 1024,
+        ge=0,
+        description="Request bodies of at least this many bytes are parsed in a worker process, so that their "
+        "parsing cannot delay other requests; smaller ones in a thread.",
+    )
     header_timeout_seconds: float = Field(
         10.0, gt=0, description="A connection must send a request's complete headers within this time, or is closed."
     )

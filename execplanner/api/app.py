@@ -23,6 +23,7 @@ from execplanner.api import catalogue as catalogue_api
 from execplanner.api import metrics as metrics_api
 from execplanner.api.caller import AuthenticatedHeader, verifier_for
 from execplanner.api.catalogue import LiveCatalogue
+from execplanner.api.documents import parser_pool
 from execplanner.api.errors import HANDLERS
 from execplanner.api.hosts import AllowedHosts
 from execplanner.api.observe import Observed
@@ -114,6 +115,8 @@ def create_app(
             if driving is not None:
                 await driving
             await run_in_threadpool(app.state.writer.stop)
+            if app.state.parsers is not None:
+                await run_in_threadpool(app.state.parsers.close)
             app.state.store.close()
             log.info("service_stopped")
 
@@ -145,4 +148,5 @@ def create_app(
     )
     app.state.scheduler_status = scheduler.SchedulerStatus()  # lag and counts, for /metrics
     app.state.launching = launching
+    app.state.parsers = parser_pool(settings)  # processes start when a large body first needs one
     return app

@@ -18,7 +18,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from execplanner.api.caller import caller_of
-from execplanner.api.documents import base_url, document_limits, read_body, read_document, respond, response_format
+from execplanner.api.documents import (
+    base_url,
+    document_limits,
+    parsers_for,
+    read_body,
+    read_document,
+    respond,
+    response_format,
+    run_off_loop,
+)
 from execplanner.booking import ask_only
 from execplanner.errors import BodyTooLarge, InvalidExecutable, InvalidRequest, UnsupportedMediaType
 from execplanner.executables import describe_bytes
@@ -89,8 +98,8 @@ async def _read_form(request: Request, content_type: str, limit: int) -> list[tu
 def _read_parts(
     raw: list[tuple[str, bytes, str | None]], limits: DocumentLimits
 ) -> tuple[dict[str, Any], dict[str, tuple[bytes, str | None]]]:
-    """Question parameters and whole-description parts from the form's fields (in a worker thread: a part is a
-    document as costly to parse as a request body)."""
+    """Question parameters and whole-description parts from the form's fields (off the loop, in a parser process
+    for a large form: a part is a document as costly to parse as a request body)."""
     params: dict[str, Any] = {}
     parts: dict[str, tuple[bytes, str | None]] = {}
     for key, data, filename in raw:
@@ -204,9 +213,10 @@ async def post_accepts(request: Request) -> Response:
         )
     settings = request.app.state.settings
     raw = await _read_form(request, content_type, settings.max_body_bytes)
-    params, parts = await run_in_threadpool(_read_parts, raw, document_limits(settings))
+    limits, pool = document_limits(settings), parsers_for(request, sum(len(data) for _key, data, _name in raw))
+    params, parts = await run_off_loop(limits.seconds, _read_parts, raw, limits, pool=pool)
     question = _question_from_params(params)
-    question.described = await run_in_threadpool(_describe, parts)
+    question.described = await run_off_loop(limits.seconds, _describe, parts, pool=pool)
     return await _answer(request, question, fmt, caller)
 
 

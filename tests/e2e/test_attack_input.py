@@ -137,17 +137,21 @@ def own_process(tmp_path_factory, roomy_catalogue):
 def test_multipart_parts_are_parsed_off_the_event_loop(own_process):
     deep = b"[" * 400_000 + b"]" * 400_000
     body = multipart([("tasktype", b"jupyter-notebook"), ("taskinfo.extra", deep)])
-    with HealthProbe(own_process + "/healthz").running() as probe:
-        answers = [
-            requests.post(own_process + "/accepts", data=body, headers={"Content-Type": MULTIPART}, timeout=60)
-            for _ in range(3)
-        ]
-    assert_error_document(answers[0], 400, "taskinfo.extra", "64")
-    assert probe.latencies, "the prober never got an answer"
-    # Before: 0.35-0.94 s per request, the part parsed on the loop. After, a worker thread still holds the GIL
-    # between switches, as for any body (a 1 MB YAML body to /offersets shows the same 60-115 ms at a load
-    # average of 16 on this shared machine), so the bound here has room for that noise and none for the old stall.
-    assert probe.worst < 2 * HEALTHZ_WITHIN, f"/healthz took {probe.worst:.3f} s while a multipart part was parsed"
+    worst = []
+    for _ in range(3):  # up to three runs: a busy neighbour on this shared machine can delay one probe alone
+        with HealthProbe(own_process + "/healthz").running() as probe:
+            answers = [
+                requests.post(own_process + "/accepts", data=body, headers={"Content-Type": MULTIPART}, timeout=60)
+                for _ in range(3)
+            ]
+        assert_error_document(answers[0], 400, "taskinfo.extra", "64")
+        assert probe.latencies, "the prober never got an answer"
+        worst.append(probe.worst)
+        if probe.worst < HEALTHZ_WITHIN:
+            return
+    # Before: 0.35-0.94 s per request, the part parsed on the loop; then 40-340 ms in every run with the part parsed
+    # in a worker thread, which holds the GIL between switches. Now a body this large is parsed in a parser process.
+    raise AssertionError(f"/healthz took {worst} s at worst while a multipart part was parsed")
 
 
 def test_multipart_within_the_limit_still_answers(service):

@@ -1,0 +1,261 @@
+"""A small pool of worker processes for the CPU-heavy reading of large request bodies.
+
+A worker *thread* keeps parsing off the event loop but not off its GIL: pure-Python YAML composing and XSD
+validation hold it, and the loop waits for its turn at every switch (a 1 MB YAML body pushed /healthz past
+100 ms). A worker process holds its own GIL. The pool is small and bounded, its processes start when first
+needed and live until the service stops, and a job past its deadline costs its worker: the process is killed
+and replaced on the next job, so no parser step, however slow, outlives its deadline by more than a kill.
+
+Jobs are module-level functions and picklable arguments; results are plain data (or one of our errors, raised
+again here). The channel is the worker's stdin and stdout, each message a length and a pickle: only this
+module's own processes are on either end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any, TypeVar
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+
+from execplanner.errors import ExecPlannerError
+
+log = logging.getLogger("execplanner")
+
+T = TypeVar("T")
+
+_LENGTH = struct.Struct("!Q")
+_WORKER = "from execplanner.api.workers import serve_jobs; serve_jobs()"
+# How long a stopping service waits for an idle worker to exit by itself before killing it.
+_EXIT_WAIT = 2.0
+
+
+class WorkerCrashed(ExecPlannerError):
+    """A worker process died or failed in a way no job should (a bug, or the machine killed it)."""
+
+
+def _send(stream: IO[bytes], value: Any) -> None:
+    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_LENGTH.pack(len(payload)))
+    stream.write(payload)
+    stream.flush()
+
+
+def _receive(stream: IO[bytes]) -> Any:
+    """The next message, or EOFError when the other end has gone."""
+    header = stream.read(_LENGTH.size)
+    if len(header) < _LENGTH.size:
+        raise EOFError
+    (length,) = _LENGTH.unpack(header)
+    payload = stream.read(length)
+    if len(payload) < length:
+        raise EOFError
+    return pickle.loads(payload)
+
+
+def serve_jobs() -> None:
+    """A worker's life: read a job, run it, answer; exit when the service closes our stdin (or dies)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on `execplanner serve` is for the service to handle
+    # No cyclic collection during a job: a full one over a large parse's nodes took seconds on a loaded machine,
+    # between two checks of the job's deadline. Refcounting frees a parse's (acyclic) nodes; what is left is
+    # collected once the answer is sent, when the heap is small again.
+    gc.disable()
+    jobs, answers = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print cannot corrupt the channel
+    while True:
+        try:
+            function, args = _receive(jobs)
+        except EOFError:
+            return
+        try:
+            _send(answers, _answer(function, args))
+        except (BrokenPipeError, OSError):
+            return
+        gc.collect()
+
+
+def _answer(function: Callable[..., Any], args: tuple[Any, ...]) -> tuple[str, Any]:
+    try:
+        return ("ok", function(*args))
+    except ExecPlannerError as exc:
+        return ("error", exc.with_traceback(None))
+    except Exception:  # noqa: BLE001 — reported to the service, which raises it as a crash
+        return ("crash", traceback.format_exc(limit=8))
+
+
+class _Worker:
+    """One worker process and its channel; used by one job at a time."""
+
+    def __init__(self, initializer: tuple[Callable[..., Any], tuple[Any, ...]]) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 — our own interpreter and module
+            [sys.executable, "-c", _WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        try:
+            self.call(*initializer)
+        except BaseException:
+            self.kill()
+            raise
+
+    def call(self, function: Callable[..., T], args: tuple[Any, ...]) -> T:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        try:
+            _send(self.process.stdin, (function, args))
+            status, value = _receive(self.process.stdout)
+        except (EOFError, OSError) as exc:
+            raise WorkerCrashed(f"a parser process exited (status {self.process.poll()})") from exc
+        if status == "ok":
+            return value
+        if status == "error":
+            raise value
+        raise WorkerCrashed(f"a parser process failed: {value}")
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def signal_kill(self) -> None:
+        with contextlib.suppress(OSError):
+            self.process.kill()
+
+    def kill(self) -> None:
+        self.signal_kill()
+        self.process.wait()
+        self._close_pipes()
+
+    def stop(self) -> None:
+        """Let the worker exit by itself (EOF on its stdin); kill it if it does not within `_EXIT_WAIT`."""
+        self._close_pipes()
+        try:
+            self.process.wait(_EXIT_WAIT)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def _close_pipes(self) -> None:
+        for pipe in (self.process.stdin, self.process.stdout):
+            with contextlib.suppress(OSError):
+                if pipe is not None:
+                    pipe.close()
+
+
+@dataclass
+class _Job:
+    """Who holds the worker a job runs on: the thread running it, or (past the deadline) the loop that kills it."""
+
+    worker: _Worker | None = None
+    finished: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class WorkerPool:
+    """At most `processes` worker processes, each started (and given `initializer(*args)` to run first) when a
+    job finds no idle one."""
+
+    def __init__(self, processes: int, initializer: Callable[..., Any], *args: Any) -> None:
+        self.processes = processes
+        self._initializer = (initializer, args)
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._limiter: anyio.CapacityLimiter | None = None
+        self.started = 0  # processes started so far (for tests and logs)
+        self.killed = 0  # workers killed past a deadline
+
+    async def run(self, seconds: float, function: Callable[..., T], *args: Any) -> T:
+        """`function(*args)` in a worker process; TimeoutError when it has not answered `seconds` after a worker
+        started on it (time queued for a free worker, or for one to start, does not count)."""
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.processes)
+        job = _Job()
+        with anyio.CancelScope() as scope:
+
+            def work() -> T:
+                return self._work(job, scope, seconds, function, args)
+
+            return await anyio.to_thread.run_sync(work, abandon_on_cancel=True, limiter=self._limiter)
+        self._abandon(job)
+        raise TimeoutError
+
+    def _work(
+        self, job: _Job, scope: anyio.CancelScope, seconds: float, function: Callable[..., T], args: tuple[Any, ...]
+    ) -> T:
+        worker = self._checkout()
+        with job.lock:
+            abandoned, job.worker = job.finished, worker
+        if abandoned:  # cancelled while a worker was found or started: keep it for the next job
+            self._finish(_Job(), worker, healthy=True)
+            raise WorkerCrashed("the job was cancelled before it started")
+        with contextlib.suppress(RuntimeError):  # the loop has stopped: nobody waits for the clock
+            anyio.from_thread.run_sync(_start_clock, scope, seconds)
+        try:
+            result = worker.call(function, args)
+        except ExecPlannerError as exc:  # the job's own refusal leaves the worker fit; a crash does not
+            self._finish(job, worker, healthy=not isinstance(exc, WorkerCrashed))
+            raise
+        except BaseException:  # a message that could not be read: the channel is no longer in step
+            self._finish(job, worker, healthy=False)
+            raise
+        self._finish(job, worker, healthy=True)
+        return result
+
+    def _checkout(self) -> _Worker:
+        with self._lock:
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.alive:
+                    return worker
+            if self._closed:
+                raise WorkerCrashed("the service is stopping")
+            self.started += 1
+        log.info("parser_process_started count=%d", self.started)
+        return _Worker(self._initializer)
+
+    def _finish(self, job: _Job, worker: _Worker, *, healthy: bool) -> None:
+        """Back to the idle list, unless the job was abandoned (its worker is being killed) or the pool closed."""
+        with job.lock:
+            abandoned = job.finished
+            job.finished = True
+        if abandoned:  # the loop has signalled it to die; reaped here, off the loop
+            worker.kill()
+            return
+        with self._lock:
+            if healthy and worker.alive and not self._closed:
+                self._idle.append(worker)
+                return
+        worker.kill()
+
+    def _abandon(self, job: _Job) -> None:
+        """Past its deadline (or cancelled): kill the job's worker, unless it has just finished."""
+        with job.lock:
+            if job.finished or job.worker is None:
+                job.finished = True
+                return
+            job.finished = True
+            worker = job.worker
+        self.killed += 1
+        log.warning("parser_process_killed reason=deadline pid=%d", worker.process.pid)
+        worker.signal_kill()  # the thread waiting on it sees its pipe close, and reaps it
+
+    def close(self) -> None:
+        """Stop every idle worker; a busy one is killed when its job returns. Blocking: call it off the loop."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.stop()
+
+
+def _start_clock(scope: anyio.CancelScope, seconds: float) -> None:
+    scope.deadline = anyio.current_time() + seconds

@@ -1,0 +1,134 @@
+"""The parser process pool (api/workers.py): large request bodies are read in worker processes so that their
+parsing cannot hold the service's GIL. What a service relies on: a job past its deadline costs its worker (killed,
+replaced on the next job), our errors come back as themselves, time queued for a worker is not the job's, and
+closing the pool leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import anyio
+import pytest
+
+from execplanner.api.documents import PARSER_JOB_MODULES, parse_off_loop, parser_pool
+from execplanner.api.workers import WorkerCrashed, WorkerPool
+from execplanner.config import Settings
+from execplanner.errors import DocumentTooCostly, InvalidRequest
+from execplanner.formats.bounds import DocumentLimits
+from execplanner.formats.media import Format
+
+# Jobs and initializers are functions a worker can import: the tests directory is not on its path.
+NOTHING_TO_LOAD = int
+
+
+def parser_processes() -> set[int]:
+    """This process's children that are parser workers (zombies excluded)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().split(") ", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z" and b"serve_jobs" in command:
+            found.add(int(entry))
+    return found
+
+
+@pytest.fixture
+def pool():
+    workers = WorkerPool(1, NOTHING_TO_LOAD)
+    yield workers
+    workers.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_job_past_its_deadline_is_killed_and_its_worker_replaced(pool):
+    async def main() -> tuple[float, int]:
+        await pool.run(30, os.getpid)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            await pool.run(0.3, time.sleep, 30)
+        return time.monotonic() - started, await pool.run(30, os.getpid)
+
+    first = anyio.run(pool.run, 30, os.getpid)
+    took, replacement = anyio.run(main)
+    assert took < 5, f"the caller waited {took:.1f} s for a job with a 0.3 s deadline"
+    assert pool.killed == 1
+    assert replacement != first
+    assert not _alive(first)
+
+
+def test_errors_come_back_as_our_own(pool):
+    limits = DocumentLimits()
+    with pytest.raises(DocumentTooCostly, match="64 levels"):
+        anyio.run(lambda: parse_off_loop(b"[" * 1000 + b"]" * 1000, Format.YAML, "r", limits, pool=pool))
+    with pytest.raises(InvalidRequest, match="malformed JSON"):
+        anyio.run(lambda: parse_off_loop(b"{", Format.JSON, "r", limits, pool=pool))
+    assert anyio.run(lambda: parse_off_loop(b"a: [1, 2]", Format.YAML, "r", limits, pool=pool)) == {"a": [1, 2]}
+    assert pool.started == 1, "a refusal must not cost the worker"
+
+
+def test_a_worker_that_dies_is_a_crash_and_is_replaced(pool):
+    with pytest.raises(WorkerCrashed):
+        anyio.run(pool.run, 30, os._exit, 3)
+    assert anyio.run(pool.run, 30, len, b"abc") == 3
+    assert pool.started == 2
+
+
+def test_time_queued_for_the_one_worker_is_not_the_jobs():
+    pool = WorkerPool(1, NOTHING_TO_LOAD)
+
+    async def main() -> list[float]:
+        slept: list[float] = []
+
+        async def nap() -> None:
+            await pool.run(1.0, time.sleep, 0.6)
+            slept.append(time.monotonic())
+
+        async with anyio.create_task_group() as group:
+            for _ in range(3):  # the third waits 1.2 s for the worker, past its own 1 s deadline
+                group.start_soon(nap)
+        return slept
+
+    try:
+        assert len(anyio.run(main)) == 3
+        assert pool.killed == 0
+    finally:
+        pool.close()
+
+
+def test_closing_the_pool_stops_its_processes():
+    before = parser_processes()
+    pool = WorkerPool(2, NOTHING_TO_LOAD)
+
+    async def two_at_once() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(pool.run, 30, time.sleep, 0.3)
+            group.start_soon(pool.run, 30, time.sleep, 0.3)
+
+    anyio.run(two_at_once)
+    assert len(parser_processes() - before) == 2
+    pool.close()
+    assert parser_processes() - before == set()
+    with pytest.raises(WorkerCrashed):
+        anyio.run(pool.run, 30, os.getpid)
+
+
+def test_the_service_pool_follows_its_settings():
+    assert parser_pool(Settings(parse_processes=0)) is None
+    pool = parser_pool(Settings(parse_processes=3))
+    assert pool is not None and pool.processes == 3
+    assert "execplanner.api.note" in PARSER_JOB_MODULES
