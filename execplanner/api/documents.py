@@ -18,7 +18,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from execplanner.api.workers import WorkerPool
+from execplanner.api.workers import WorkerPool, use_job_modules
 from execplanner.config import Settings
 from execplanner.errors import BodyTooLarge, DocumentTooCostly, RequestTimeout
 from execplanner.formats import tree as wire
@@ -96,6 +96,7 @@ def parser_pool(settings: Settings) -> WorkerPool | None:
     """The pool large bodies are parsed in (None when `parse_processes` is 0: every body in a thread)."""
     if settings.parse_processes == 0:
         return None
+    use_job_modules(PARSER_JOB_MODULES)
     return WorkerPool(settings.parse_processes, _prepare_parser_process, settings.schema_dir)
 
 

@@ -7,8 +7,7 @@ needed and live until the service stops, and a job past its deadline costs its w
 and replaced on the next job, so no parser step, however slow, outlives its deadline by more than a kill.
 
 Jobs are module-level functions and picklable arguments; results are plain data (or one of our errors, raised
-again here). The channel is the worker's stdin and stdout, each message a length and a pickle: only this
-module's own processes are on either end.
+again here), over a multiprocessing pipe: only this module's own processes are on either end.
 """
 
 from __future__ import annotations
@@ -16,16 +15,14 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import pickle
+import multiprocessing
 import signal
-import struct
-import subprocess
-import sys
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any, TypeVar
+from multiprocessing.connection import Connection
+from typing import Any, TypeVar
 
 import anyio
 import anyio.from_thread
@@ -37,52 +34,39 @@ log = logging.getLogger("execplanner")
 
 T = TypeVar("T")
 
-_LENGTH = struct.Struct("!Q")
-_WORKER = "from execplanner.api.workers import serve_jobs; serve_jobs()"
 # How long a stopping service waits for an idle worker to exit by itself before killing it.
 _EXIT_WAIT = 2.0
+# Workers are forked by multiprocessing's fork server, never by the service: on Python 3.11 subprocess holds the
+# GIL from vfork() until the child has exec'd, which on a loaded machine stalled the event loop 150-580 ms per
+# replaced worker. The fork server is started once (the first large body pays that); it imports the job modules,
+# so a replacement worker is a fork with everything loaded.
+_CONTEXT = multiprocessing.get_context("forkserver")
 
 
 class WorkerCrashed(ExecPlannerError):
     """A worker process died or failed in a way no job should (a bug, or the machine killed it)."""
 
 
-def _send(stream: IO[bytes], value: Any) -> None:
-    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_LENGTH.pack(len(payload)))
-    stream.write(payload)
-    stream.flush()
+def use_job_modules(modules: Sequence[str]) -> None:
+    """Modules the fork server imports before it forks any worker (no effect once it is running)."""
+    _CONTEXT.set_forkserver_preload(list(modules))
 
 
-def _receive(stream: IO[bytes]) -> Any:
-    """The next message, or EOFError when the other end has gone."""
-    header = stream.read(_LENGTH.size)
-    if len(header) < _LENGTH.size:
-        raise EOFError
-    (length,) = _LENGTH.unpack(header)
-    payload = stream.read(length)
-    if len(payload) < length:
-        raise EOFError
-    return pickle.loads(payload)
-
-
-def serve_jobs() -> None:
-    """A worker's life: read a job, run it, answer; exit when the service closes our stdin (or dies)."""
+def serve_jobs(channel: Connection) -> None:
+    """A worker's life: read a job, run it, answer; exit when the service closes the channel (or dies)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on `execplanner serve` is for the service to handle
     # No cyclic collection during a job: a full one over a large parse's nodes took seconds on a loaded machine,
     # between two checks of the job's deadline. Refcounting frees a parse's (acyclic) nodes; what is left is
     # collected once the answer is sent, when the heap is small again.
     gc.disable()
-    jobs, answers = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # a stray print cannot corrupt the channel
     while True:
         try:
-            function, args = _receive(jobs)
-        except EOFError:
+            function, args = channel.recv()
+        except (EOFError, OSError):
             return
         try:
-            _send(answers, _answer(function, args))
-        except (BrokenPipeError, OSError):
+            channel.send(_answer(function, args))
+        except OSError:
             return
         gc.collect()
 
@@ -100,9 +84,11 @@ class _Worker:
     """One worker process and its channel; used by one job at a time."""
 
     def __init__(self, initializer: tuple[Callable[..., Any], tuple[Any, ...]]) -> None:
-        self.process = subprocess.Popen(  # noqa: S603 — our own interpreter and module
-            [sys.executable, "-c", _WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-        )
+        self.channel, theirs = _CONTEXT.Pipe()
+        self.process = _CONTEXT.Process(target=serve_jobs, args=(theirs,), name="execplanner-parser", daemon=True)
+        self.process.start()
+        self.pid = self.process.pid or 0
+        theirs.close()
         try:
             self.call(*initializer)
         except BaseException:
@@ -110,44 +96,43 @@ class _Worker:
             raise
 
     def call(self, function: Callable[..., T], args: tuple[Any, ...]) -> T:
-        assert self.process.stdin is not None and self.process.stdout is not None
         try:
-            _send(self.process.stdin, (function, args))
-            status, value = _receive(self.process.stdout)
+            self.channel.send((function, args))
+            status, value = self.channel.recv()
         except (EOFError, OSError) as exc:
-            raise WorkerCrashed(f"a parser process exited (status {self.process.poll()})") from exc
+            raise WorkerCrashed(f"a parser process exited (status {self.process.exitcode})") from exc
         if status == "ok":
-            return value
+            return value  # type: ignore[no-any-return]
         if status == "error":
             raise value
         raise WorkerCrashed(f"a parser process failed: {value}")
 
     @property
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return self.process.is_alive()
 
     def signal_kill(self) -> None:
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, ValueError):
             self.process.kill()
 
     def kill(self) -> None:
         self.signal_kill()
-        self.process.wait()
-        self._close_pipes()
+        self.process.join()
+        self._close()
 
     def stop(self) -> None:
-        """Let the worker exit by itself (EOF on its stdin); kill it if it does not within `_EXIT_WAIT`."""
-        self._close_pipes()
-        try:
-            self.process.wait(_EXIT_WAIT)
-        except subprocess.TimeoutExpired:
+        """Let the worker exit by itself (its channel closed); kill it if it does not within `_EXIT_WAIT`."""
+        self.channel.close()
+        self.process.join(_EXIT_WAIT)
+        if self.process.is_alive():
             self.kill()
+        self._close()
 
-    def _close_pipes(self) -> None:
-        for pipe in (self.process.stdin, self.process.stdout):
-            with contextlib.suppress(OSError):
-                if pipe is not None:
-                    pipe.close()
+    def _close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.channel.close()
+        with contextlib.suppress(ValueError):
+            self.process.close()
 
 
 @dataclass
@@ -245,8 +230,13 @@ class WorkerPool:
             job.finished = True
             worker = job.worker
         self.killed += 1
-        log.warning("parser_process_killed reason=deadline pid=%d", worker.process.pid)
+        log.warning("parser_process_killed reason=deadline pid=%d", worker.pid)
         worker.signal_kill()  # the thread waiting on it sees its pipe close, and reaps it
+
+    def pids(self) -> list[int]:
+        """The idle workers' process ids."""
+        with self._lock:
+            return [worker.pid for worker in self._idle]
 
     def close(self) -> None:
         """Stop every idle worker; a busy one is killed when its job returns. Blocking: call it off the loop."""

@@ -22,24 +22,6 @@ from execplanner.formats.media import Format
 NOTHING_TO_LOAD = int
 
 
-def parser_processes() -> set[int]:
-    """This process's children that are parser workers (zombies excluded)."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().split(") ", 1)[1].split()
-            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                command = cmdline.read()
-        except OSError:
-            continue
-        if int(fields[1]) == os.getpid() and fields[0] != "Z" and b"serve_jobs" in command:
-            found.add(int(entry))
-    return found
-
-
 @pytest.fixture
 def pool():
     workers = WorkerPool(1, NOTHING_TO_LOAD)
@@ -111,7 +93,6 @@ def test_time_queued_for_the_one_worker_is_not_the_jobs():
 
 
 def test_closing_the_pool_stops_its_processes():
-    before = parser_processes()
     pool = WorkerPool(2, NOTHING_TO_LOAD)
 
     async def two_at_once() -> None:
@@ -120,9 +101,10 @@ def test_closing_the_pool_stops_its_processes():
             group.start_soon(pool.run, 30, time.sleep, 0.3)
 
     anyio.run(two_at_once)
-    assert len(parser_processes() - before) == 2
+    pids = pool.pids()
+    assert len(pids) == 2 and all(_alive(pid) for pid in pids)
     pool.close()
-    assert parser_processes() - before == set()
+    assert not any(_alive(pid) for pid in pids)
     with pytest.raises(WorkerCrashed):
         anyio.run(pool.run, 30, os.getpid)
 

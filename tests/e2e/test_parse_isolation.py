@@ -3,8 +3,9 @@ answers within 100 ms. A worker thread was not enough: pure-Python YAML parsing 
 and the event loop waited its turn at every switch (a 1 MB YAML body pushed /healthz to 60–115 ms on a loaded
 machine, a multipart part to 200 ms). Large bodies are now parsed in a small pool of worker processes.
 
-Each test measures the worst of many /healthz probes made back to back while hostile bodies are in flight, on the
-shared in-process servers (SQLite and PostgreSQL) and on a real `execplanner serve` process."""
+Each test measures the worst of many /healthz probes made back to back while hostile bodies are in flight, against
+a real `execplanner serve` on SQLite and on PostgreSQL; in-process servers (app_factory) are checked to use the
+pool and to stop it."""
 
 from __future__ import annotations
 
@@ -84,40 +85,45 @@ def assert_healthz_quick_while_refusing(base_url: str, path: str, body: bytes, c
     raise AssertionError(f"/healthz took {', '.join(f'{w:.3f}' for w in worst)} s at worst in three runs")
 
 
-@pytest.mark.parametrize("path,body,content_type", HOSTILE)
-def test_healthz_answers_while_a_1mb_hostile_body_is_refused(service, path, body, content_type):
-    assert_healthz_quick_while_refusing(service.base_url, path, body, content_type)
-
-
-@pytest.fixture(scope="module")
-def own_process(tmp_path_factory, roomy_catalogue):
-    """A real `execplanner serve`, so /healthz latency measures its event loop, not this test's GIL."""
-    with serving(tmp_path_factory.mktemp("isolation"), roomy_catalogue) as (base_url, _port, process):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def own_process(request, tmp_path_factory, roomy_catalogue):
+    """A real `execplanner serve` on each database, so /healthz latency measures its event loop alone: a server
+    in this test process would share the GIL and the heap (a full collection over pytest's objects took 200 ms
+    to 1 s here) with the prober and the client."""
+    env = {"EXECPLANNER_DATABASE": request.getfixturevalue("postgres_url")} if request.param == "postgresql" else {}
+    with serving(tmp_path_factory.mktemp("isolation"), roomy_catalogue, **env) as (base_url, _port, process):
         yield base_url, process
 
 
 @pytest.mark.parametrize("path,body,content_type", HOSTILE)
-def test_healthz_answers_under_serve_while_a_1mb_hostile_body_is_refused(own_process, path, body, content_type):
+def test_healthz_answers_while_a_1mb_hostile_body_is_refused(own_process, path, body, content_type):
     base_url, _process = own_process
     assert_healthz_quick_while_refusing(base_url, path, body, content_type)
 
 
-def parser_processes(parent: int) -> set[int]:
-    """The parser worker processes whose parent is `parent` (zombies excluded)."""
-    found = set()
+def descendants(pid: int) -> set[int]:
+    """Every live process under `pid` (children, theirs, ...), zombies excluded."""
+    parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().split(") ", 1)[1].split()
-            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                command = cmdline.read()
-        except OSError:
-            continue
-        if int(fields[1]) == parent and fields[0] != "Z" and b"serve_jobs" in command:
-            found.add(int(entry))
+        if entry.isdigit() and running(int(entry)):
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parents[int(entry)] = int(stat.read().split(") ", 1)[1].split()[1])
+            except OSError:
+                continue
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
     return found
+
+
+def running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
 
 
 def offer_request(size: int) -> bytes:
@@ -134,33 +140,26 @@ def post_json(base_url: str, body: bytes) -> requests.Response:
 
 def test_small_bodies_stay_in_process_large_ones_use_a_parser_process_that_stops_with_the_service(app_factory):
     server = app_factory()
-    before = parser_processes(os.getpid())
+    parsers = server.app.state.parsers
     small = offer_request(7 * 1024)
     assert 6 * 1024 < len(small) < 8 * 1024  # under the 8 KiB default of parse_process_min_bytes
     assert post_json(server.base_url, small).status_code == 303
-    assert parser_processes(os.getpid()) == before, "a 7 KB request must not pay for a process"
-    large = offer_request(100 * 1024)
-    answer = post_json(server.base_url, large)
+    assert parsers.started == 0, "a 7 KB request must not pay for a process"
+    answer = post_json(server.base_url, offer_request(100 * 1024))
     assert answer.status_code == 303, answer.text[:300]
     assert len(requests.get(answer.headers["Location"], timeout=30).json()["offers"]) > 0
-    assert len(parser_processes(os.getpid()) - before) == 1
+    workers = parsers.pids()
+    assert parsers.started == 1 and len(workers) == 1 and running(workers[0])
     assert server.stop() == 0
-    assert parser_processes(os.getpid()) - before == set()
+    assert not running(workers[0])
 
 
 def test_parser_processes_stop_with_execplanner_serve(tmp_path, roomy_catalogue, wait_for):
     with serving(tmp_path, roomy_catalogue) as (base_url, _port, process):
+        before = descendants(process.pid)
         assert post_json(base_url, offer_request(100 * 1024)).status_code == 303
-        assert len(parser_processes(process.pid)) == 1
-        workers = parser_processes(process.pid)
+        started = descendants(process.pid) - before
+        assert started, "no parser process was started for a 100 KB body"
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0
-    wait_for(lambda: not any(running(pid) for pid in workers))
-
-
-def running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ", 1)[1][0] != "Z"
-    except FileNotFoundError:
-        return False
+    wait_for(lambda: not any(running(pid) for pid in started))
