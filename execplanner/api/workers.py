@@ -102,7 +102,7 @@ class _Worker:
         except (EOFError, OSError) as exc:
             raise WorkerCrashed(f"a parser process exited (status {self.process.exitcode})") from exc
         if status == "ok":
-            return value  # type: ignore[no-any-return]
+            return value
         if status == "error":
             raise value
         raise WorkerCrashed(f"a parser process failed: {value}")
