@@ -98,6 +98,7 @@ def _catalogue(catalogue: Catalogue, sites: list[str], instances: int, path: Pat
 @dataclass(frozen=True)
 class Launch:
     seconds: float  # ACCEPTED (the 303) to the client seeing it READY
+    accepted: float  # time.monotonic() at the 303
     site: str
     steps: dict[str, float]
 
@@ -169,7 +170,8 @@ def launch_once(url: str, release: bool = False, timeout: float = 120.0, boot_de
             assert http.post(location, json=cancel, headers=HEADERS).status_code == 200
             cleaned = lambda s: any(m["message"].startswith("cleanup:") for m in s.get("messages", []))  # noqa: E731
             _wait(http, location, lambda s: s["phase"] == "CANCELLED" and cleaned(s), timeout, ("FAILED",))
-        return Launch(took, session["placement"]["site"], steps(session, accepted_at, seen_at, boot_delay))
+        steps_taken = steps(session, accepted_at, seen_at, boot_delay)
+        return Launch(took, accepted, session["placement"]["site"], steps_taken)
 
 
 def main(argv: list[str]) -> int:
@@ -233,6 +235,11 @@ def main(argv: list[str]) -> int:
         f"in the burst: median {statistics.median(in_burst):.2f} s, slowest {max(in_burst):.2f} s"
     )
     print(f"clients read their session every {args.poll:g} s")
+    answered = sorted(run.accepted - started for run in placed)
+    print(
+        f"the burst's POST /direct answered (303, ACCEPTED) {statistics.median(answered):.2f} s after it began "
+        f"(median), the last after {answered[-1]:.2f} s"
+    )
     print(f"steps of a single launch, median s (from the session's message times): {_step_medians(singles)}")
     print(f"steps of a launch in the burst, median s: {_step_medians(placed)}")
     return 0
