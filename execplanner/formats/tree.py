@@ -121,6 +121,8 @@ def _load_json(data: bytes, limits: DocumentLimits) -> Any:
     try:
         tree = _json.loads(data)
     except (_json.DecodeError, RecursionError) as exc:
+        if isinstance(exc, RecursionError) or "depth limit" in str(exc) or "ecursion limit" in str(exc):
+            raise bounds.too_deep(limits) from exc  # orjson stops at 1024 levels; ours is the limit to name
         raise InvalidRequest(f"malformed JSON: {_first_line(exc)}") from exc
     bounds.check_shape(tree, limits)
     return tree

@@ -84,6 +84,8 @@ def parse_element(data: bytes, limits: DocumentLimits | None = None) -> etree._E
             deadline.check()
         element = parser.close()
     except etree.XMLSyntaxError as exc:
+        if "Excessive depth" in str(exc):  # libxml2 stops at 256 levels within one chunk, before we count them
+            raise bounds.too_deep(limits) from exc
         raise InvalidRequest(f"malformed XML: {exc}") from exc
     docinfo = element.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:

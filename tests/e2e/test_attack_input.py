@@ -172,7 +172,7 @@ REFUSED_BODIES = [
     pytest.param(b"a: &a [*a]\n", "application/yaml", 400, "", id="yaml-recursive-alias"),
     pytest.param(b"x: !!python/object/apply:os.system [true]\n", "application/yaml", 400, "", id="yaml-python-tag"),
     pytest.param(b"[" * NESTED + b"]" * NESTED, "application/yaml", 400, "64", id="yaml-deep-1e5"),
-    pytest.param(b'{"a":' * NESTED + b"1" + b"}" * NESTED, "application/json", 400, "depth", id="json-deep-1e5"),
+    pytest.param(b'{"a":' * NESTED + b"1" + b"}" * NESTED, "application/json", 400, "64 levels", id="json-deep-1e5"),
     pytest.param(
         b"<offers-request>" + b"<a>" * NESTED + b"</a>" * NESTED + b"</offers-request>",
         "application/xml",

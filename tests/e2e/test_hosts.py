@@ -26,7 +26,7 @@ def test_a_foreign_host_is_400_and_writes_no_link(service):
     assert b"evil.example" not in got.content.replace(b"host 'evil.example", b"")
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "LOCALHOST"])
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "LOCALHOST", "[::1]"])
 def test_loopback_names_are_answered_and_linked(service, host):
     answer = ask(service.base_url, Host=f"{host}:{service.port}")
     assert answer.status_code == 303
@@ -71,3 +71,20 @@ def test_forwarded_headers_are_honoured_from_a_trusted_proxy(trusting_loopback):
     answer = ask(trusting_loopback, **{"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
     assert answer.status_code == 303
     assert answer.headers["Location"].startswith("https://127.0.0.1:")
+
+
+def test_an_ipv6_loopback_host_keeps_its_port_in_every_link(service, trusting_loopback):
+    """`Host: [::1]:PORT` is an allowed loopback name: the Location, the offers' hrefs, and (behind a trusted proxy
+    saying https) the forwarded links all keep the port."""
+    answer = ask(service.base_url, Host=f"[::1]:{service.port}")
+    assert answer.status_code == 303
+    assert answer.headers["Location"].startswith(f"http://[::1]:{service.port}/offersets/")
+    offers = requests.get(
+        service.url(answer.headers["Location"].split(str(service.port), 1)[1]),
+        timeout=30,
+        headers={"Host": f"[::1]:{service.port}"},
+    ).json()["offers"]
+    assert offers and all(o["href"].startswith(f"http://[::1]:{service.port}/sessions/") for o in offers)
+    port = trusting_loopback.rsplit(":", 1)[1]
+    forwarded = ask(trusting_loopback, Host=f"[::1]:{port}", **{"X-Forwarded-Proto": "https"})
+    assert forwarded.headers["Location"].startswith(f"https://[::1]:{port}/offersets/")
