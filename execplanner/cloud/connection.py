@@ -105,8 +105,9 @@ class Connections:
       another user, and a robot token refreshed at its issuer starts new connections.
     - Only while its token is good: an idle connection is reused only if its Keystone token has more than
       `margin` seconds left; a failed authentication (keystoneauth drops the token on a refusal) or a connection
-      that never authenticated is not kept. Idle ones are dropped after `idle_for` seconds, and at most
-      `keep` are kept per credential and place.
+      that never authenticated is not kept. Idle ones are dropped after `idle_for` seconds; at most `keep` are
+      kept per credential and place and `most` in all (the oldest go first: per-user credentials are one per
+      session, and their idle connections would otherwise pile up, each with its sockets open).
     """
 
     def __init__(
@@ -115,9 +116,10 @@ class Connections:
         margin: float = 300.0,
         idle_for: float = 600.0,
         keep: int = 64,
+        most: int = 256,
     ) -> None:
         self._connect = connect
-        self._margin, self._idle_for, self._keep = margin, idle_for, keep
+        self._margin, self._idle_for, self._keep, self._most = margin, idle_for, keep, most
         self._idle: dict[tuple[SiteProject, str], list[tuple[float, Any]]] = {}
         self._lock = threading.Lock()
         self._leases = threading.local()
@@ -170,10 +172,13 @@ class Connections:
         return None
 
     def _drop_stale(self, now: float) -> None:
-        for key in list(self._idle):
-            self._idle[key] = [(at, conn) for at, conn in self._idle[key] if now - at < self._idle_for]
-            if not self._idle[key]:
-                del self._idle[key]
+        kept = sorted(
+            ((at, key, conn) for key, conns in self._idle.items() for at, conn in conns if now - at < self._idle_for),
+            key=lambda entry: entry[0],
+        )[-self._most :]
+        self._idle = {}
+        for at, key, conn in kept:
+            self._idle.setdefault(key, []).append((at, conn))
 
 
 def _digest(credential: Credential) -> str:

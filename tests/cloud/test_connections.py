@@ -86,3 +86,12 @@ def test_a_connection_whose_token_ends_soon_is_not_reused(simcloud_fresh: SimFed
     first = _in_thread(lambda: _use(connections, target, simcloud_fresh.demo_token))
     assert connections.idle() == 0
     assert _in_thread(lambda: _use(connections, target, simcloud_fresh.demo_token)) is not first
+
+
+def test_idle_connections_are_bounded_in_all_the_oldest_going_first(simcloud_fresh: SimFederation) -> None:
+    target, connections = _target(simcloud_fresh), Connections(most=1)
+    simcloud_fresh.add_token("alice-token", ["urn:mace:egi.eu:group:vo.access.egi.eu:role=vm_operator#aai.egi.eu"])
+    _in_thread(lambda: _use(connections, target, simcloud_fresh.demo_token))
+    alice = _in_thread(lambda: _use(connections, target, "alice-token"))
+    assert connections.idle() == 1
+    assert _in_thread(lambda: _use(connections, target, "alice-token")) is alice  # the newest stayed
