@@ -17,7 +17,10 @@ import h11
 from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from execplanner.api.errors import error_document
 from execplanner.config import Settings
+from execplanner.formats.media import CONTENT_TYPES, Format
+from execplanner.formats.tree import render
 
 # The protocol's own body deadline trails the application's, so that a handler reading the body answers 408 first.
 _BACKSTOP = 1.0
@@ -70,6 +73,24 @@ class GuardedH11Protocol(H11Protocol):
         super().on_response_complete()
         if self.conn.their_state is h11.IDLE:
             self._disarm()  # between requests the keep-alive timeout applies; the next first byte re-arms
+
+    def send_400_response(self, msg: str) -> None:
+        """A request h11 cannot read (a NUL or other control character in a header, a space in a header name, a
+        malformed request line): uvicorn answers it in plain text; ours is the JSON error document every other
+        400 is (JSON: the request's Accept header cannot be trusted, if it was read at all)."""
+        text = "the request is not valid HTTP/1.1 (malformed request line or header, e.g. a control character in it)"
+        body = render(error_document(400, text), Format.JSON, root="error")
+        headers = [
+            (b"content-type", CONTENT_TYPES[Format.JSON].encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        head = h11.Response(status_code=400, headers=headers, reason=b"Bad Request")
+        for event in (head, h11.Data(data=body), h11.EndOfMessage()):
+            output = self.conn.send(event)
+            if output:
+                self.transport.write(output)
+        self.transport.close()
 
     def _expire(self) -> None:
         self._deadline = None

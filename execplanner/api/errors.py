@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -25,10 +26,14 @@ def error_response(
         fmt = format_for_accept(request.headers.get("accept"))
     except NotAcceptable:
         fmt = Format.JSON
+    return respond(error_document(status, text, details), fmt, root="error", status=status, headers=headers)
+
+
+def error_document(status: int, text: str, details: list[str] | None = None) -> dict[str, Any]:
+    """The error document's tree (root element `error`): a status, its title, and one message per problem."""
     messages = [Message.error(text)] + [Message.error(detail) for detail in details or []]
     title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-    document = {"status": status, "title": title, "messages": [message_tree(m) for m in messages]}
-    return respond(document, fmt, root="error", status=status, headers=headers)
+    return {"status": status, "title": title, "messages": [message_tree(m) for m in messages]}
 
 
 async def on_execplanner_error(request: Request, exc: Exception) -> Response:
