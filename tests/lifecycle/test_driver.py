@@ -410,3 +410,30 @@ def test_two_replicas_launch_a_session_once(
     assert sorted(s.name for s in servers) == sorted(f"execplanner-{s.uuid}" for s in sessions)
     for session in sessions:
         assert _messages(_read(store, session.uuid)).count("PREPARING:") == 1
+
+
+def test_an_expired_user_token_leaves_no_credential_and_the_robot_launches(
+    store: Store,
+    catalogue: Catalogue,
+    simcloud_fresh: SimFederation,
+) -> None:
+    """The caller's Check-in token had expired by the accept: no application credential of theirs; the session
+    says so, and the VO's robot launches it (its `launch` field says robot)."""
+    simcloud_fresh.add_token("late-token", [entitlement(VO)], expired=True, name="late")
+    sealer = Sealer(new_key().encode())
+    users = UserCredentials(store, lambda: catalogue, sealer, timedelta(minutes=15))
+    token = simcloud_fresh.demo_token
+    robot = RobotCredentials({VO: lambda: token}, names={VO: "robot of the test"})
+    settings = DriverSettings(replica="test", launch_timeout=20, ready_timeout=10, teardown_timeout=10)
+    driver = Driver(store, lambda: catalogue, CredentialSource(robot, sealer.unseal), settings)
+    session = _session(catalogue, datetime.now(UTC), seconds=60)
+    _accept(store, session)
+    users.accepted(session, "late-token", "late@issuer")
+    assert simcloud_fresh.state(SITE).app_credentials == []
+    assert "the operator's robot credential will be used" in _messages(_read(store, session.uuid))
+    live = _drive_until(driver, store, session.uuid, lambda s: s.phase in (Phase.AVAILABLE, Phase.RUNNING))
+    assert live.launch is not None and live.launch.mode.value == "robot"
+    assert live.launch.identity == "robot of the test" and live.launch.credential == "oidc-access-token"
+    store.run(lambda conn: apply(conn, session.uuid, Phase.CANCELLED, "client asked", datetime.now(UTC)))
+    _drive_until(driver, store, session.uuid, lambda s: "cleanup:" in _messages(s))
+    assert simcloud_fresh.state(SITE).servers == []
