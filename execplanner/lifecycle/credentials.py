@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from execplanner.cloud.connection import ApplicationCredential, Credential, OidcToken, SiteProject
@@ -49,6 +50,8 @@ class CredentialSource:
     unseal: Unseal | None = None
 
     def credential(self, record: LaunchRecord, target: SiteProject) -> tuple[Credential, str]:
+        if per_user(record) and _expired(record) and self.robot.for_site(record.vo, target.site) is not None:
+            record.credential_sealed = None  # Keystone refuses it now: the VO's robot cleans up instead
         if record.credential_id and record.credential_sealed:
             if self.unseal is None:
                 raise CloudError("the session's application credential is sealed but no credential key is configured")
@@ -61,6 +64,10 @@ class CredentialSource:
                 "credential and the operator configured no robot credential for this VO"
             )
         return found
+
+
+def _expired(record: LaunchRecord) -> bool:
+    return record.credential_expires is not None and record.credential_expires <= datetime.now(UTC)
 
 
 def per_user(record: LaunchRecord) -> bool:

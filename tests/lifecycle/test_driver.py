@@ -437,3 +437,36 @@ def test_an_expired_user_token_leaves_no_credential_and_the_robot_launches(
     store.run(lambda conn: apply(conn, session.uuid, Phase.CANCELLED, "client asked", datetime.now(UTC)))
     _drive_until(driver, store, session.uuid, lambda s: "cleanup:" in _messages(s))
     assert simcloud_fresh.state(SITE).servers == []
+
+
+def test_a_user_credential_that_expired_before_teardown_leaves_the_cleanup_to_the_robot(
+    store: Store,
+    catalogue: Catalogue,
+    simcloud_fresh: SimFederation,
+) -> None:
+    """Keystone refuses an expired application credential: the VO's robot deletes what the session left."""
+    simcloud_fresh.add_token("alice-token", [entitlement(VO)], name="alice")
+    sealer = Sealer(new_key().encode())
+    users = UserCredentials(store, lambda: catalogue, sealer, timedelta(seconds=1))
+    token = simcloud_fresh.demo_token
+    settings = DriverSettings(replica="test", launch_timeout=20, ready_timeout=10, teardown_timeout=10)
+    source = CredentialSource(RobotCredentials({VO: lambda: token}), sealer.unseal)
+    driver = Driver(store, lambda: catalogue, source, settings)
+    session = _session(catalogue, datetime.now(UTC), seconds=10)
+    schedule = session.schedule
+    assert schedule is not None
+    releasing = ScheduleBlock(start=schedule.releasing.start, duration=timedelta(seconds=1))
+    session = session.model_copy(update={"schedule": schedule.model_copy(update={"releasing": releasing})})
+    _accept(store, session)
+    users.accepted(session, "alice-token", "alice@issuer")
+    with store.reading() as conn:
+        expires = launches.get(conn, session.uuid).credential_expires  # type: ignore[union-attr]
+    assert expires is not None
+    _drive_until(driver, store, session.uuid, lambda s: s.phase is not Phase.ACCEPTED)
+    while datetime.now(UTC) < expires:  # the clock, not a synchronisation: let the credential expire
+        driver.run_pass()
+        time.sleep(0.1)
+    done = _drive_until(driver, store, session.uuid, lambda s: s.phase in launches.FINAL and "cleanup:" in _messages(s))
+    # without the robot taking over, every teardown attempt after the expiry would be a 401 and this never ends
+    assert simcloud_fresh.state(SITE).servers == [] and simcloud_fresh.state(SITE).floating_ips == []
+    assert done.phase in (Phase.COMPLETED, Phase.FAILED)
