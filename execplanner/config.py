@@ -69,6 +69,12 @@ class Settings(BaseModel):
         description="Request bodies of at least this many bytes are parsed in a worker process, so that their "
         "parsing cannot delay other requests; smaller ones in a thread.",
     )
+    parse_queue_length: int = Field(
+        8,
+        ge=0,
+        description="Most large request bodies waiting for a parser process; beyond it they get 503 with "
+        "Retry-After at once.",
+    )
     header_timeout_seconds: float = Field(
         10.0, gt=0, description="A connection must send a request's complete headers within this time, or is closed."
     )

@@ -46,6 +46,14 @@ class DocumentTooCostly(InvalidRequest):
     more."""
 
 
+class ServiceBusy(ExecPlannerError):
+    """More of some bounded work is waiting than the service takes on (e.g. large bodies queued for a parser
+    process): 503 with `Retry-After`, so that a flood is refused at once instead of queued without end."""
+
+    status = 503
+    retry_after = 2
+
+
 class NotFound(ExecPlannerError):
     status = 404
 

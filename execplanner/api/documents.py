@@ -97,7 +97,9 @@ def parser_pool(settings: Settings) -> WorkerPool | None:
     if settings.parse_processes == 0:
         return None
     use_job_modules(PARSER_JOB_MODULES)
-    return WorkerPool(settings.parse_processes, _prepare_parser_process, settings.schema_dir)
+    return WorkerPool(
+        settings.parse_processes, _prepare_parser_process, settings.schema_dir, queue=settings.parse_queue_length
+    )
 
 
 def parsers_for(request: Request, size: int) -> WorkerPool | None:

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from execplanner.api.documents import respond
-from execplanner.errors import ExecPlannerError, NotAcceptable
+from execplanner.errors import ExecPlannerError, NotAcceptable, ServiceBusy
 from execplanner.formats.encode import message_tree
 from execplanner.formats.media import Format, format_for_accept
 from execplanner.model.message import Message
@@ -38,10 +38,14 @@ def error_document(status: int, text: str, details: list[str] | None = None) -> 
 
 async def on_execplanner_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ExecPlannerError)
-    if exc.status >= 500:
+    if isinstance(exc, ServiceBusy):  # expected under a flood: one line each, not an error
+        log.warning("request_refused_busy path=%s", request.url.path)
+    elif exc.status >= 500:
         log.error("request_failed path=%s error=%s", request.url.path, exc.message)
     # a body refused before it was read whole (too large, too slow) leaves the connection unusable: close it
     headers = {"Connection": "close"} if exc.status in (408, 413) else None
+    if isinstance(exc, ServiceBusy):
+        headers = {"Retry-After": str(exc.retry_after)}
     response = error_response(request, exc.status, exc.message, exc.details, headers=headers)
     if exc.status == 401:
         verifier = getattr(request.app.state, "verifier", None)

@@ -28,7 +28,7 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 
-from execplanner.errors import ExecPlannerError
+from execplanner.errors import DocumentTooCostly, ExecPlannerError, ServiceBusy
 
 log = logging.getLogger("execplanner")
 
@@ -44,7 +44,13 @@ _CONTEXT = multiprocessing.get_context("forkserver")
 
 
 class WorkerCrashed(ExecPlannerError):
-    """A worker process died or failed in a way no job should (a bug, or the machine killed it)."""
+    """A worker process failed in a way no job should (a bug), or could not be started."""
+
+
+class WorkerDied(DocumentTooCostly):
+    """The worker process running a job exited before answering: the kernel's OOM killer or a crash in a C parser
+    while reading this document, or an operator's kill. The client is refused (400) like any document too costly to
+    read, not answered 500: a document that takes its parser down is the client's to change."""
 
 
 def use_job_modules(modules: Sequence[str]) -> None:
@@ -90,17 +96,23 @@ class _Worker:
         self.pid = self.process.pid or 0
         theirs.close()
         try:
-            self.call(*initializer)
+            self.call(*initializer, starting=True)
         except BaseException:
             self.kill()
             raise
 
-    def call(self, function: Callable[..., T], args: tuple[Any, ...]) -> T:
+    def call(self, function: Callable[..., T], args: tuple[Any, ...], *, starting: bool = False) -> T:
         try:
             self.channel.send((function, args))
             status, value = self.channel.recv()
         except (EOFError, OSError) as exc:
-            raise WorkerCrashed(f"a parser process exited (status {self.process.exitcode})") from exc
+            self.process.join(_EXIT_WAIT)  # its exit status, for the message (it has closed its end: it is exiting)
+            if starting:
+                raise WorkerCrashed(f"a parser process exited while starting (status {self.process.exitcode})") from exc
+            raise WorkerDied(
+                f"the document could not be read: its parser process stopped (exit status {self.process.exitcode}); "
+                "refused"
+            ) from exc
         if status == "ok":
             return value
         if status == "error":
@@ -146,10 +158,12 @@ class _Job:
 
 class WorkerPool:
     """At most `processes` worker processes, each started (and given `initializer(*args)` to run first) when a
-    job finds no idle one."""
+    job finds no idle one; at most `queue` jobs wait for one, more are refused (ServiceBusy, 503) at once."""
 
-    def __init__(self, processes: int, initializer: Callable[..., Any], *args: Any) -> None:
+    def __init__(self, processes: int, initializer: Callable[..., Any], *args: Any, queue: int = 8) -> None:
         self.processes = processes
+        self.queue = queue
+        self._jobs = 0  # jobs running or waiting for a worker (counted on the event loop only)
         self._initializer = (initializer, args)
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
@@ -160,9 +174,23 @@ class WorkerPool:
 
     async def run(self, seconds: float, function: Callable[..., T], *args: Any) -> T:
         """`function(*args)` in a worker process; TimeoutError when it has not answered `seconds` after a worker
-        started on it (time queued for a free worker, or for one to start, does not count)."""
+        started on it (time queued for a free worker, or for one to start, does not count). Without a bound on
+        that queue, 40 hostile 1 MB bodies from clients that had already gone away kept a valid request waiting
+        62 s, each of them held in memory until its turn."""
+        if self._jobs >= self.processes + self.queue:
+            raise ServiceBusy(
+                f"{self._jobs} large request bodies are being read or waiting to be; try again in a few seconds"
+            )
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self.processes)
+        self._jobs += 1
+        try:
+            return await self._run(seconds, function, args)
+        finally:
+            self._jobs -= 1
+
+    async def _run(self, seconds: float, function: Callable[..., T], args: tuple[Any, ...]) -> T:
+        assert self._limiter is not None
         job = _Job()
         with anyio.CancelScope() as scope:
 
@@ -186,8 +214,8 @@ class WorkerPool:
             anyio.from_thread.run_sync(_start_clock, scope, seconds)
         try:
             result = worker.call(function, args)
-        except ExecPlannerError as exc:  # the job's own refusal leaves the worker fit; a crash does not
-            self._finish(job, worker, healthy=not isinstance(exc, WorkerCrashed))
+        except ExecPlannerError as exc:  # the job's own refusal leaves the worker fit; a crash or exit does not
+            self._finish(job, worker, healthy=not isinstance(exc, WorkerCrashed | WorkerDied))
             raise
         except BaseException:  # a message that could not be read: the channel is no longer in step
             self._finish(job, worker, healthy=False)

@@ -12,9 +12,9 @@ import anyio
 import pytest
 
 from execplanner.api.documents import PARSER_JOB_MODULES, parse_off_loop, parser_pool
-from execplanner.api.workers import WorkerCrashed, WorkerPool
+from execplanner.api.workers import WorkerCrashed, WorkerDied, WorkerPool
 from execplanner.config import Settings
-from execplanner.errors import DocumentTooCostly, InvalidRequest
+from execplanner.errors import DocumentTooCostly, InvalidRequest, ServiceBusy
 from execplanner.formats.bounds import DocumentLimits
 from execplanner.formats.media import Format
 
@@ -63,11 +63,36 @@ def test_errors_come_back_as_our_own(pool):
     assert pool.started == 1, "a refusal must not cost the worker"
 
 
-def test_a_worker_that_dies_is_a_crash_and_is_replaced(pool):
-    with pytest.raises(WorkerCrashed):
+def test_a_worker_that_dies_under_a_job_refuses_it_400_and_is_replaced(pool):
+    with pytest.raises(WorkerDied) as died:
         anyio.run(pool.run, 30, os._exit, 3)
+    assert died.value.status == 400 and "exit status 3" in died.value.message
     assert anyio.run(pool.run, 30, len, b"abc") == 3
     assert pool.started == 2
+
+
+def test_jobs_beyond_the_queue_are_refused_at_once():
+    pool = WorkerPool(1, NOTHING_TO_LOAD, queue=1)
+
+    async def main() -> list[str]:
+        outcomes: list[str] = []
+
+        async def nap() -> None:
+            try:
+                await pool.run(30, time.sleep, 0.3)
+                outcomes.append("slept")
+            except ServiceBusy:
+                outcomes.append("busy")
+
+        async with anyio.create_task_group() as group:
+            for _ in range(4):  # one runs, one waits, two are refused
+                group.start_soon(nap)
+        return outcomes
+
+    try:
+        assert sorted(anyio.run(main)) == ["busy", "busy", "slept", "slept"]
+    finally:
+        pool.close()
 
 
 def test_time_queued_for_the_one_worker_is_not_the_jobs():
