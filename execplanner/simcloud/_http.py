@@ -179,6 +179,7 @@ async def _served(request: Request, endpoint: Endpoint, call: Call) -> Response:
         return error_response(call.service, exc.status, exc.message, exc.kind)
     if request.method not in ("GET", "HEAD"):
         call.federation.persist()
+    await call.federation.faults.hold(call.site.name, call.name)  # a `pause` rule: done, but the answer waits
     return response
 
 

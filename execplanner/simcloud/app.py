@@ -80,6 +80,20 @@ async def clear_faults(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def show_fault(request: Request) -> Response:
+    rule = _federation(request).faults.rule(request.path_params["rule_id"])
+    if rule is None:
+        return error_response("sim", 404, f"No fault rule {request.path_params['rule_id']}.")
+    return JSONResponse(rule.as_dict())
+
+
+async def release_fault(request: Request) -> Response:
+    """Let a pause's held answers go (and remove it)."""
+    if not _federation(request).faults.release(request.path_params["rule_id"]):
+        return error_response("sim", 404, f"No fault rule {request.path_params['rule_id']}.")
+    return Response(status_code=204)
+
+
 async def add_token(request: Request) -> Response:
     try:
         body = await request.json()
@@ -109,6 +123,8 @@ def create_app(federation: Federation) -> Starlette:
         Route("/_sim/faults", add_fault, methods=["POST"]),
         Route("/_sim/faults", clear_faults, methods=["DELETE"]),
         Route("/_sim/faults/{rule_id:int}", clear_faults, methods=["DELETE"]),
+        Route("/_sim/faults/{rule_id:int}", show_fault, methods=["GET"]),
+        Route("/_sim/faults/{rule_id:int}/release", release_fault, methods=["POST"]),
         Route("/_sim/tokens", add_token, methods=["POST"]),
         Route("/_sim/state/{name}", show_state, methods=["GET"]),
     ]

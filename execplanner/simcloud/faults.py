@@ -12,6 +12,9 @@ many calls and then clear itself (None: until cleared). Kinds:
                is accepted but the server stays
   server_error compute.servers.create: the server goes to ERROR after its boot delay; volume.volumes.create: the
                volume goes to `error`; compute.servers.delete: the delete fails and the server goes to ERROR
+  pause        the call is done (its effect is in the site's state) but its answer is held until the rule is
+               released, removed or cleared, or for `seconds` when that is > 0: the world stops at a chosen step
+               of a client's work, so a test can kill the client there (`pause`, `wait_held`, `release`)
 Keystone down is an `error` rule with status 503 on `identity.*` (`keystone_down`).
 The simulated VMs' HTTP services take rules on `vm.http` (only rules that name it): `error` (default 503),
 `timeout`, `slow`, and `stuck` (the connection closes without an answer); see vms.py.
@@ -23,12 +26,14 @@ for every late effect before it looks at what is left.
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import itertools
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from execplanner.simcloud.spec import FaultKind, FaultSpec
 
@@ -40,6 +45,9 @@ HOLD_KINDS: frozenset[str] = frozenset({"timeout", "slow"})
 SERVER_KINDS: frozenset[str] = frozenset({"stuck", "server_error"})
 #: Calls of the simulated VMs themselves (`vm.http`: what their HTTP services answer; see vms.py).
 VM_PREFIX = "vm."
+#: Kinds applied to a call's answer, after the call has changed the site's state.
+AFTER_CALL_KINDS: frozenset[str] = frozenset({"pause"})
+HOLD_POLL = 0.02  # seconds between looks at a held answer's release
 
 
 @dataclass
@@ -52,6 +60,9 @@ class FaultRule:
     seconds: float = 0.0
     times: int | None = None
     message: str | None = None
+    caught: int = 0  # pause: calls it has caught so far
+    held: int = 0  # pause: answers it holds right now
+    released: bool = field(default=False, repr=False)
 
     def matches(self, site: str, call: str) -> bool:
         if call.startswith(VM_PREFIX) and not self.call.startswith(VM_PREFIX):
@@ -59,7 +70,9 @@ class FaultRule:
         return fnmatch.fnmatchcase(site, self.site) and fnmatch.fnmatchcase(call, self.call)
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        found = asdict(self)
+        found.pop("released")
+        return found
 
 
 class FaultInjector:
@@ -107,15 +120,73 @@ class FaultInjector:
             )
 
     def remove(self, rule_id: int) -> bool:
+        """Remove a rule; a pause it holds lets its answers go."""
         with self._lock:
-            before = len(self._rules)
+            gone = [r for r in self._rules if r.id == rule_id]
             self._rules = [r for r in self._rules if r.id != rule_id]
-            return len(self._rules) != before
+        for rule in gone:
+            rule.released = True
+        return bool(gone)
 
     def clear(self, site: str | None = None) -> None:
-        """Remove every rule, or only those written for `site`."""
+        """Remove every rule, or only those written for `site` (held answers go)."""
         with self._lock:
-            self._rules = [] if site is None else [r for r in self._rules if r.site != site]
+            gone = [r for r in self._rules if site is None or r.site == site]
+            self._rules = [r for r in self._rules if r not in gone]
+        for rule in gone:
+            rule.released = True
+
+    # ------------------------------------------------------------------ pauses
+    def pause(self, site: str = "*", call: str = "*", *, times: int | None = 1, seconds: float = 0.0) -> FaultRule:
+        """Hold the answers of the next `times` matching calls (after they are done) until released."""
+        return self.inject(site, call, "pause", times=times, seconds=seconds)
+
+    def rule(self, rule_id: int) -> FaultRule | None:
+        with self._lock:
+            return next((r for r in self._rules if r.id == rule_id), None)
+
+    def wait_held(self, rule_id: int, count: int = 1, timeout: float = 30.0) -> FaultRule:
+        """Block until the pause holds `count` answers at once ("the client reached this step"); a deadline."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rule = self.rule(rule_id)
+            if rule is None:
+                raise LookupError(f"no fault rule {rule_id}")
+            if rule.held >= count:
+                return rule
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"pause {rule_id} on {rule.call} held {rule.held} answers, not {count}")
+            time.sleep(HOLD_POLL)
+
+    def release(self, rule_id: int) -> bool:
+        """Let the pause's held answers go and remove it."""
+        return self.remove(rule_id)
+
+    def catch(self, site: str, call: str) -> FaultRule | None:
+        """The first pause matching this call that still has `times` left; it stays listed (with `held`) until
+        released, so a test can see where the client stopped."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.kind in AFTER_CALL_KINDS and rule.matches(site, call) and rule.times != 0:
+                    if rule.times is not None:
+                        rule.times -= 1
+                    rule.caught += 1
+                    rule.held += 1
+                    return rule
+        return None
+
+    async def hold(self, site: str, call: str) -> None:
+        """Called with a call's answer ready: hold it while a matching pause says so."""
+        rule = self.catch(site, call)
+        if rule is None:
+            return
+        deadline = time.monotonic() + rule.seconds if rule.seconds > 0 else None
+        try:
+            while not rule.released and (deadline is None or time.monotonic() < deadline):
+                await asyncio.sleep(HOLD_POLL)
+        finally:
+            with self._lock:
+                rule.held -= 1
 
     def active(self) -> list[FaultRule]:
         with self._lock:
@@ -138,7 +209,7 @@ class FaultInjector:
             return self._held
 
     def take(self, site: str, call: str, kinds: frozenset[str]) -> FaultRule | None:
-        """The first matching rule of one of `kinds`, consuming one of its `times`."""
+        """The first matching rule of one of `kinds`, consuming one of its `times` (not for pauses: `catch`)."""
         with self._lock:
             for rule in self._rules:
                 if rule.kind in kinds and rule.matches(site, call):

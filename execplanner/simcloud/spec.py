@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from execplanner.errors import ExecPlannerError
 
-FaultKind = Literal["error", "timeout", "slow", "quota", "stuck", "server_error", "pool_empty"]
+FaultKind = Literal["error", "timeout", "slow", "quota", "stuck", "server_error", "pool_empty", "pause"]
 
 
 class _Spec(BaseModel):
