@@ -31,3 +31,17 @@ def delete(conn: Any, credential_id: str) -> None:
     """Delete it (with itself, or any token of its user); a site that refuses leaves it to expire."""
     with calling(conn, "delete_application_credential", "deleting the application credential"):
         conn.identity.delete_application_credential(conn.current_user_id, credential_id, ignore_missing=True)
+
+
+def delete_named(conn: Any, session: UUID) -> list[str]:
+    """Delete the connection's user's credentials named after the session (one made by an accept whose service
+    stopped before it heard the answer); their ids."""
+    name = object_name(session)
+    deleted = []
+    with calling("deleting the application credential made for the session"):
+        user_id = conn.current_user_id
+        for credential in conn.identity.application_credentials(user=user_id):
+            if credential.name == name:
+                conn.identity.delete_application_credential(user_id, credential.id, ignore_missing=True)
+                deleted.append(credential.id)
+    return deleted

@@ -28,7 +28,7 @@ from execplanner.catalogue.model import Catalogue
 from execplanner.cloud import appcred, volumes
 from execplanner.cloud import launch as cloud
 from execplanner.cloud.access import with_access
-from execplanner.cloud.connection import Connections, Credential, SiteProject, authenticate, connect
+from execplanner.cloud.connection import Connections, Credential, OidcToken, SiteProject, authenticate, connect
 from execplanner.cloud.probe import targets, wait_ready
 from execplanner.cloud.userdata import Service, UserData, render, storage_mounts
 from execplanner.errors import CloudError, ExecPlannerError, IllegalTransition, TransientCloudError
@@ -418,6 +418,25 @@ class Driver:
             removed.append(uuid)
         return removed
 
+    def _drop_pending_credential(self, target: SiteProject, record: LaunchRecord) -> list[str]:
+        """An accept was making the caller's credential when the service stopped (the record holds the caller's
+        sealed token, no credential id): delete what it made, by name, with that token while it is valid."""
+        assert record.credential_sealed is not None
+        deleted: list[str] = []
+        try:
+            if self.credentials.unseal is None:
+                raise CloudError("no credential key is configured to open the caller's sealed token")
+            token = self.credentials.unseal(record.credential_sealed)
+            conn = self._connect(target, OidcToken(token), 30.0)
+            deleted = [f"application credential {c}" for c in appcred.delete_named(conn, record.session)]
+        except ExecPlannerError as exc:
+            expiry = record.credential_expires.isoformat() if record.credential_expires else "its expiry"
+            self._message(
+                record.session, f"{exc.message}; an application credential made at accept expires at {expiry}", "warn"
+            )
+        record.credential_sealed = None
+        return deleted
+
     def _drop_credential(self, conn: Any, record: LaunchRecord) -> list[str]:
         """Try to delete the per-user application credential, and forget its sealed secret either way.
 
@@ -439,6 +458,8 @@ class Driver:
 
     def _cleanup(self, session: Session, record: LaunchRecord) -> bool:
         """Delete everything the session has at its site; True when nothing is left."""
+        with self.store.reading() as db:  # afresh: the accept may have saved the caller's credential meanwhile
+            record = launches.get(db, session.uuid) or record
         if record.state == launches.CLEANED:
             return True
         try:
@@ -453,10 +474,15 @@ class Driver:
                 launches.save(db, record, _now())
                 records.add_message(db, session.uuid, Message.warn(f"cleanup failed, retrying: {exc.message}"))
             return False
+        had_credential = bool(record.credential_sealed)
+        if record.credential_id is None and record.credential_sealed:
+            deleted += self._drop_pending_credential(target, record)
         deleted += self._drop_credential(conn, record)
         record.state, record.next_attempt = launches.CLEANED, None
         with self.store.transaction() as db:
             launches.save(db, record, _now())
+            if had_credential:
+                launches.save_credential(db, record, _now())  # its sealed secret (or token) forgotten
             text = "deleted " + ", ".join(deleted) if deleted else "nothing was left at the site"
             records.add_message(db, session.uuid, Message.info(f"cleanup: {text}"))
         return True

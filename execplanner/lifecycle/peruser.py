@@ -59,12 +59,15 @@ class UserCredentials:
             return
         releasing = session.schedule.releasing
         expires = max(releasing.start + releasing.duration, datetime.now(UTC)) + self.margin
+        site, vo = session.placement.site, session.placement.vo
+        self._pending(session, site, vo, self.sealer.seal(token), expires)
         try:
             target = site_project(self.catalogue(), session)
             conn = self.connect(target, OidcToken(token), 30.0)
             credential = appcred.create(conn, session.uuid, expires)
         except ExecPlannerError as exc:
             log.info("application_credential_failed session=%s reason=%r", session.uuid, exc.message)
+            self._pending(session, site, vo, None, None)
             self._record_outcome(
                 session,
                 f"{owner or 'the caller'} (no application credential of their own)",
@@ -74,7 +77,6 @@ class UserCredentials:
             )
             return
         sealed = self.sealer.seal(credential.secret)
-        site, vo = session.placement.site, session.placement.vo
 
         def save(conn: Any) -> None:
             record = launches.ensure(conn, session.uuid, site, vo, datetime.now(UTC))
@@ -82,6 +84,7 @@ class UserCredentials:
             record.identity = f"{owner or 'the caller'} (application credential {credential.id})"
             record.next_attempt = None
             launches.save(conn, record, datetime.now(UTC))
+            launches.save_credential(conn, record, datetime.now(UTC))
             launches.set_launch(conn, session.uuid, launch_identity(record, target, credential, owner))
             records.add_message(
                 conn,
@@ -103,6 +106,18 @@ class UserCredentials:
             record.identity, record.next_attempt = identity, None
             launches.save(conn, record, datetime.now(UTC))
             records.add_message(conn, session.uuid, message)
+
+        self.store.run(save)
+
+    def _pending(self, session: Session, site: str, vo: str, sealed_token: str | None, expires: Any) -> None:
+        """Before the credential is made: the caller's token, sealed, in place of its secret (no credential id
+        yet), so that if this service stops before it hears the answer, the session's cleanup can still find the
+        credential by name and delete it with the token (`Driver._drop_pending_credential`). Cleared on failure."""
+
+        def save(conn: Any) -> None:
+            record = launches.ensure(conn, session.uuid, site, vo, datetime.now(UTC))
+            record.credential_id, record.credential_sealed, record.credential_expires = None, sealed_token, expires
+            launches.save_credential(conn, record, datetime.now(UTC))
 
         self.store.run(save)
 
@@ -160,7 +175,7 @@ def delete_with_owner_token(
         if current is None or current.credential_id != credential:
             return  # another request of the owner deleted it first
         current.credential_id = None
-        launches.save(conn, current, datetime.now(UTC))
+        launches.save_credential(conn, current, datetime.now(UTC))
         records.add_message(
             conn, session.uuid, Message.info(f"application credential {credential} deleted with your token")
         )

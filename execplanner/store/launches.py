@@ -38,7 +38,8 @@ class LaunchRecord:
     objects: dict[str, Any] = field(default_factory=dict)
     identity: str | None = None
     credential_id: str | None = None
-    credential_sealed: str | None = None
+    credential_sealed: str | None = None  # the credential's sealed secret; with no credential_id yet, the caller's
+    # sealed token while the accept makes the credential (so a crash there still lets the cleanup delete it)
     credential_expires: datetime | None = None
     token: str | None = None
 
@@ -114,7 +115,9 @@ def unclaim(conn: Connection, session: UUID, replica: str) -> None:
 
 
 def save(conn: Connection, record: LaunchRecord, now: datetime) -> None:
-    """Write back what the driver learnt (objects, address, attempts, state, credential)."""
+    """Write back what the driver learnt (objects, address, attempts, state, identity) — not the credential: a
+    driver pass that read the record before the accept saved the caller's credential would wipe it (and the
+    credential would outlive the session at the site). `save_credential` writes that."""
     conn.execute(
         update(L)
         .where(L.c.session_uuid == str(record.session))
@@ -126,10 +129,22 @@ def save(conn: Connection, record: LaunchRecord, now: datetime) -> None:
             address=record.address,
             objects=record.objects,
             identity=record.identity,
+            token=record.token,
+            updated=now,
+        )
+    )
+
+
+def save_credential(conn: Connection, record: LaunchRecord, now: datetime) -> None:
+    """Write the session's own credential (made at accept time, forgotten once deleted) and who it launches as."""
+    conn.execute(
+        update(L)
+        .where(L.c.session_uuid == str(record.session))
+        .values(
+            identity=record.identity,
             credential_id=record.credential_id,
             credential_sealed=record.credential_sealed,
             credential_expires=record.credential_expires,
-            token=record.token,
             updated=now,
         )
     )

@@ -3,6 +3,7 @@ sessions with short, hand-made schedules, so a whole lease fits in a test."""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -470,3 +471,60 @@ def test_a_user_credential_that_expired_before_teardown_leaves_the_cleanup_to_th
     # without the robot taking over, every teardown attempt after the expiry would be a 401 and this never ends
     assert simcloud_fresh.state(SITE).servers == [] and simcloud_fresh.state(SITE).floating_ips == []
     assert done.phase in (Phase.COMPLETED, Phase.FAILED)
+
+
+def _robot_and_user(store: Store, catalogue: Catalogue, fed: SimFederation) -> tuple[Driver, UserCredentials]:
+    """A service with a robot credential and a credential key: what the crash matrix runs."""
+    fed.add_token("alice-token", [entitlement(VO)], name="alice")
+    sealer = Sealer(new_key().encode())
+    users = UserCredentials(store, lambda: catalogue, sealer, timedelta(hours=1))
+    token = fed.demo_token
+    settings = DriverSettings(replica="test", launch_timeout=20, ready_timeout=10, teardown_timeout=10)
+    credentials = CredentialSource(RobotCredentials({"*": lambda: token}), sealer.unseal)
+    return Driver(store, lambda: catalogue, credentials, settings), users
+
+
+def test_a_driver_pass_that_read_the_record_before_the_credential_was_saved_does_not_forget_it(
+    store: Store,
+    catalogue: Catalogue,
+    simcloud_fresh: SimFederation,
+) -> None:
+    """Found by the crash matrix: a pass claimed the just-accepted session, the accept then saved the caller's
+    credential, and the pass wrote its older copy of the record back — the credential outlived the session."""
+    driver, users = _robot_and_user(store, catalogue, simcloud_fresh)
+    session = _session(catalogue, datetime.now(UTC), seconds=60)
+    _accept(store, session)
+    with store.transaction() as db:
+        before = launches.ensure(db, session.uuid, SITE, VO, datetime.now(UTC))  # the pass reads the record...
+    users.accepted(session, "alice-token", "alice@issuer")  # ...the accept saves the credential...
+    before.attempts, before.identity = 1, "robot account of the VO"
+    with store.transaction() as db:
+        launches.save(db, before, datetime.now(UTC))  # ...the pass writes back what it learnt
+    store.run(lambda conn: apply(conn, session.uuid, Phase.CANCELLED, "client asked", datetime.now(UTC)))
+    done = _drive_until(driver, store, session.uuid, lambda s: "cleanup:" in _messages(s))
+    assert "application credential" in _messages(done)
+    assert simcloud_fresh.state(SITE).app_credentials == []
+
+
+def test_a_credential_made_by_an_accept_that_never_heard_back_is_deleted_with_the_session(
+    store: Store,
+    catalogue: Catalogue,
+    simcloud_fresh: SimFederation,
+) -> None:
+    """Found by the crash matrix: the service was killed while the accept made the caller's credential; the site
+    made it, the service never learnt its id, and it was left at the site until it expired."""
+    driver, users = _robot_and_user(store, catalogue, simcloud_fresh)
+    session = _session(catalogue, datetime.now(UTC), seconds=60)
+    _accept(store, session)
+    made = simcloud_fresh.faults.pause(SITE, "identity.application_credentials.create")
+    accepting = threading.Thread(target=users.accepted, args=(session, "alice-token", "alice@issuer"), daemon=True)
+    accepting.start()
+    simcloud_fresh.faults.wait_held(made.id, timeout=20)  # made at the site; its answer never reaches the service
+    assert len(simcloud_fresh.state(SITE).app_credentials) == 1
+
+    _drive_until(driver, store, session.uuid, lambda s: s.phase in (Phase.AVAILABLE, Phase.RUNNING))  # as robot
+    store.run(lambda conn: apply(conn, session.uuid, Phase.CANCELLED, "client asked", datetime.now(UTC)))
+    done = _drive_until(driver, store, session.uuid, lambda s: "cleanup:" in _messages(s))
+    assert simcloud_fresh.state(SITE).app_credentials == [], _messages(done)
+    simcloud_fresh.faults.release(made.id)
+    accepting.join(timeout=20)
