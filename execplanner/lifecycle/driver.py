@@ -260,6 +260,11 @@ class Driver:
         if session is not None and session.phase in launches.FINAL:
             raise CloudError(f"the session became {session.phase.value} while launching")
 
+    def _note(self, uuid: UUID, text: str) -> None:
+        """A warning during cleanup: unlike `_message`, never an error for a session that is over (it is, then)."""
+        with self.store.transaction() as conn:
+            records.add_message(conn, uuid, Message.warn(text))
+
     # ------------------------------------------------------------------ cloud work
     def _target(self, session: Session) -> tuple[SiteProject, Any]:
         placement = session.placement
@@ -431,9 +436,7 @@ class Driver:
             deleted = [f"application credential {c}" for c in appcred.delete_named(conn, record.session)]
         except ExecPlannerError as exc:
             expiry = record.credential_expires.isoformat() if record.credential_expires else "its expiry"
-            self._message(
-                record.session, f"{exc.message}; an application credential made at accept expires at {expiry}", "warn"
-            )
+            self._note(record.session, f"{exc.message}; an application credential made at accept expires at {expiry}")
         record.credential_sealed = None
         return deleted
 

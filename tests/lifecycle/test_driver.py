@@ -528,3 +528,4 @@ def test_a_credential_made_by_an_accept_that_never_heard_back_is_deleted_with_th
     assert simcloud_fresh.state(SITE).app_credentials == [], _messages(done)
     simcloud_fresh.faults.release(made.id)
     accepting.join(timeout=20)
+
