@@ -60,13 +60,14 @@ LIVE = ("READY", "AVAILABLE", "RUNNING")  # READY: the 2025 name of AVAILABLE
 FINAL = {p.value for p in launches.FINAL}
 RECOVERY = 60.0  # seconds a restarted service may take to bring every session where it belongs
 
-#: (stop, the call whose answer is held, whether the request has block storage) — in the order they are reached
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBv6l4Cw1T9jX1xkO8b5Tq4pZq9k9f5yHq2f0tKXvG2x test@example"
+#: (stop, the call whose answer is held, what is asked: "storage" (volumes), "key" (a keypair too) or "web")
 LAUNCH_STEPS = [
-    ("volumes created", "volume.volumes.create", True),
-    ("server created", "compute.servers.create", False),
-    ("volume attached", "compute.volume_attachments.create", True),
-    ("floating IP allocated", "network.floatingips.create", False),
-    ("floating IP associated", "network.floatingips.update", False),
+    ("volumes created", "volume.volumes.create", "storage"),
+    ("server created", "compute.servers.create", "key"),
+    ("volume attached", "compute.volume_attachments.create", "storage"),
+    ("floating IP allocated", "network.floatingips.create", "web"),
+    ("floating IP associated", "network.floatingips.update", "key"),
 ]
 
 
@@ -181,7 +182,9 @@ def _place_running_and_teardown(world: World) -> list[Stop]:
     faults = world.fed.faults
     releasing = faults.pause("*", "compute.servers.delete")
     available = Stop("AVAILABLE", world.direct(_web(), world.alice), world.alice, LIVE)
-    cancelled = Stop("CANCELLED (cleanup: floating IP deleted)", world.direct(_web(), world.alice), world.alice, ())
+    cancelled = Stop(
+        "CANCELLED (cleanup: floating IP deleted)", world.direct(_web(ssh_public_key=KEY), world.alice), world.alice, ()
+    )
     running = Stop("RUNNING", _accept_short_lease(world, 1.0, 600.0), None, ("RUNNING",))
     ending = Stop("RELEASING (teardown: server deleted)", _accept_short_lease(world, 1.0, 1.5), None, ("COMPLETED",))
     for stop, phases in ((available, LIVE), (cancelled, LIVE), (running, ("RUNNING",))):
@@ -199,9 +202,10 @@ def _place_launch_steps(world: World) -> list[Stop]:
     """One session per launch step, each stopped with its call done and the answer held: in order, so each
     passes the steps before its own (their pauses have caught their one call already)."""
     stops = []
-    for name, call, storage in LAUNCH_STEPS:
+    documents = {"storage": _with_storage, "key": lambda: _web(ssh_public_key=KEY), "web": _web}
+    for name, call, asked in LAUNCH_STEPS:
         rule = world.fed.faults.pause("*", call)
-        url = world.direct(_with_storage() if storage else _web(), world.alice)
+        url = world.direct(documents[asked](), world.alice)
         world.fed.faults.wait_held(rule.id, timeout=30)
         stops.append(Stop(f"PREPARING ({name})", url, world.alice, LIVE))
     return stops
