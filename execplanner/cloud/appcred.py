@@ -38,7 +38,7 @@ def delete_named(conn: Any, session: UUID) -> list[str]:
     stopped before it heard the answer); their ids."""
     name = object_name(session)
     deleted = []
-    with calling("deleting the application credential made for the session"):
+    with calling(conn, "delete_application_credential", "deleting the application credential made for the session"):
         user_id = conn.current_user_id
         for credential in conn.identity.application_credentials(user=user_id):
             if credential.name == name:

@@ -67,7 +67,8 @@ class UserCredentials:
             credential = appcred.create(conn, session.uuid, expires)
         except ExecPlannerError as exc:
             log.info("application_credential_failed session=%s reason=%r", session.uuid, exc.message)
-            self._pending(session, site, vo, None, None)
+            if self._made_anyway(session, token):
+                self._pending(session, site, vo, None, None)
             self._record_outcome(
                 session,
                 f"{owner or 'the caller'} (no application credential of their own)",
@@ -108,6 +109,17 @@ class UserCredentials:
             records.add_message(conn, session.uuid, message)
 
         self.store.run(save)
+
+    def _made_anyway(self, session: Session, token: str) -> bool:
+        """After a failed create (a timeout, say), delete what Keystone may have made all the same; False if that
+        could not be checked, and the session's cleanup must try again with the sealed token."""
+        try:
+            conn = self.connect(site_project(self.catalogue(), session), OidcToken(token), 30.0)
+            appcred.delete_named(conn, session.uuid)
+        except ExecPlannerError as exc:
+            log.info("application_credential_check_failed session=%s reason=%r", session.uuid, exc.message)
+            return False
+        return True
 
     def _pending(self, session: Session, site: str, vo: str, sealed_token: str | None, expires: Any) -> None:
         """Before the credential is made: the caller's token, sealed, in place of its secret (no credential id
