@@ -16,6 +16,7 @@ import contextlib
 import gc
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 import traceback
@@ -36,6 +37,9 @@ T = TypeVar("T")
 
 # How long a stopping service waits for an idle worker to exit by itself before killing it.
 _EXIT_WAIT = 2.0
+# Workers run at a lower CPU priority than the service: a core busy with a hostile body's parsing must not take
+# the core the event loop needs to answer /healthz and small requests.
+_NICENESS = 10
 # Workers are forked by multiprocessing's fork server, never by the service: on Python 3.11 subprocess holds the
 # GIL from vfork() until the child has exec'd, which on a loaded machine stalled the event loop 150-580 ms per
 # replaced worker. The fork server is started once (the first large body pays that); it imports the job modules,
@@ -61,6 +65,7 @@ def use_job_modules(modules: Sequence[str]) -> None:
 def serve_jobs(channel: Connection) -> None:
     """A worker's life: read a job, run it, answer; exit when the service closes the channel (or dies)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on `execplanner serve` is for the service to handle
+    os.nice(_NICENESS)
     # No cyclic collection during a job: a full one over a large parse's nodes took seconds on a loaded machine,
     # between two checks of the job's deadline. Refcounting frees a parse's (acyclic) nodes; what is left is
     # collected once the answer is sent, when the heap is small again.

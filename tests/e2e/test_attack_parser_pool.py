@@ -111,3 +111,20 @@ def test_a_flood_of_large_bodies_is_refused_at_once_beyond_the_queue_not_queued_
         assert all(retry == "2" for status, retry in answers if status == 503), answers
         answer = post_json(base_url, offer_request(100 * 1024))
         assert answer.status_code == 303, answer.text[:300]
+
+
+def niceness(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().split(") ", 1)[1].split()[16])
+
+
+def test_parser_processes_yield_the_cpu_to_the_service(tmp_path, roomy_catalogue):
+    """Parser processes ran at the service's own CPU priority: on two cores, two of them busy with hostile 1 MB
+    bodies took the cores the event loop needed, and /healthz's 99th percentile rose from 11-23 ms idle to
+    26-182 ms during a flood of six concurrent bodies (execplanner serve, HealthProbe). At a lower priority
+    (niceness +10) it stayed at 8-26 ms during the same floods."""
+    with serving(tmp_path, roomy_catalogue) as (base_url, _port, process):
+        assert post_json(base_url, offer_request(20 * 1024)).status_code == 303
+        workers = parser_processes(process.pid)
+        assert workers
+        assert all(niceness(pid) >= min(19, niceness(process.pid) + 10) for pid in workers)
