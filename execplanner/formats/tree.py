@@ -146,10 +146,22 @@ def parse(data: bytes, fmt: Format, *, root: str | None = None, limits: Document
     return tree
 
 
+_BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _PlainDumper(_BaseDumper):  # type: ignore[misc]
+    """SafeDumper (libyaml's when present) that writes a shared object out again rather than as `&id001`/`*id001`:
+    answers are read by clients that may refuse aliases (as we do beyond a few), and an alias means nothing to
+    a reader."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def render(tree: dict[str, Any], fmt: Format, *, root: str) -> bytes:
     """Serialise a tree; `root` names the XML root element."""
     if fmt is Format.XML:
         return xmltree.render(tree, root=root)
     if fmt is Format.YAML:
-        return yaml.safe_dump(tree, sort_keys=False, allow_unicode=True).encode()
+        return yaml.dump(tree, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True).encode()
     return _json.dumps(tree)

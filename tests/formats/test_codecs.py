@@ -113,6 +113,17 @@ def test_2026_writes_available_and_meta():
     assert written["options"][0]["kind"] == "uri:enum-value-option"
 
 
+def test_yaml_answers_spell_shared_parts_out_without_aliases():
+    """Components of a 2026 session share one schedule; a YAML answer writes it out each time, as a reader
+    that refuses aliases (we do, beyond a few) needs, and reads back equal to the tree."""
+    written = encode.session_tree(_session(Dialect.CALYCOPIS_2026), "http://h", [Phase.ACCEPTED, Phase.REJECTED])
+    shared = {"start": "2026-12-07T10:00:00Z"}
+    written["x-shared"] = [shared, shared]
+    text = tree.render(written, Format.YAML, root="session").decode()
+    assert "&id" not in text and "*id" not in text
+    assert tree.parse(text.encode(), Format.YAML) == written
+
+
 def test_read_update_both_forms():
     assert decode.read_update({"update": {"type": "uri:enum-value-update", "path": "phase", "value": "X"}}).value == "X"
     assert decode.read_update({"kind": "uri:enum-value-update", "path": "phase", "value": "Y"}).value == "Y"
