@@ -23,8 +23,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/python tools/complexity.py execplanner
 
+# The suite on two worker processes (pytest-xdist; a module's tests stay on one worker, `@pytest.mark.alone` tests
+# run beside none): PYTEST_WORKERS=0 runs it serially in one process (docs/testing.md).
+PYTEST_WORKERS ?= 2
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 
 # Hostile-input fuzzing at scheduled size (not part of `make test`, which runs a small sample of the first half):
 # hypothesis offer-set documents (2 dialects x 3 formats) and 2022-note questions (3 formats), FUZZ_EXAMPLES each

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import secrets
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,11 +17,32 @@ import pytest
 import requests
 from support.builders import opened_store, roomy
 from support.servers import InProcessService, Service
+from support.waiting import wait_for
 
-# the simulated federation's fixtures (simcloud, simcloud_session, simcloud_fresh) for every test package
-pytest_plugins = ["support.simcloud"]
+# the simulated federation's fixtures (simcloud, simcloud_session, simcloud_fresh) for every test package, and
+# `@pytest.mark.alone` (a test that runs beside no other test of the run, also under xdist)
+pytest_plugins = ["support.simcloud", "support.alone"]
+
+# PostgreSQL's max_connections (100) is shared by every worker of every suite on the machine: a test's server keeps
+# its pool this small unless the test says otherwise (the setting's default, 30, is for production)
+TEST_DATABASE_CONNECTIONS = "5"
+
+# session fixtures that take seconds to build (a whole catalogue discovered over HTTP): their users share a worker
+COSTLY_SESSION_FIXTURES = ("sim_catalogue",)
 
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `--dist loadgroup` (make test), the tests of one module go to one worker unless they name an
+    `xdist_group` of their own: a module-scoped server, the packaging test's wheel, the browser start once per
+    run rather than once per worker. Tests of several modules that share a costly session fixture go to one
+    worker too. (Before xdist reads the groups, hence tryfirst.)"""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            shared = [name for name in COSTLY_SESSION_FIXTURES if name in getattr(item, "fixturenames", ())]
+            item.add_marker(pytest.mark.xdist_group(shared[0] if shared else item.nodeid.split("::", 1)[0]))
 
 
 def _pg_available() -> str | None:
@@ -85,13 +105,18 @@ def store(database_url: str) -> Iterator[object]:
         yield opened
 
 
+def _server_env(catalogue: Path) -> dict[str, str]:
+    """The settings every test's server starts with (a test's own come on top)."""
+    return {"EXECPLANNER_CATALOGUE": str(catalogue), "EXECPLANNER_DATABASE_CONNECTIONS": TEST_DATABASE_CONNECTIONS}
+
+
 @contextlib.contextmanager
 def _servers(kind: type[Service | InProcessService], directory: Path, catalogue: Path, last_signal: int) -> Iterator:
     """`make(database=None, data_dir=None, **EXECPLANNER_settings)` for servers of `kind`; stopped afterwards."""
     started: list[Service | InProcessService] = []
 
     def make(database: str | None = None, data_dir: Path | None = None, **env: str) -> Service | InProcessService:
-        env = {"EXECPLANNER_CATALOGUE": str(catalogue), **env}
+        env = {**_server_env(catalogue), **env}
         where = data_dir or directory / f"{kind.__name__.lower()}{len(started)}"
         server = kind(data_dir=where, database=database, env=env)
         started.append(server)
@@ -110,6 +135,14 @@ def service_factory(tmp_path: Path, roomy_catalogue: Path) -> Iterator[type[Serv
     """Start real server processes of one's own; they use the roomy catalogue unless EXECPLANNER_CATALOGUE says
     otherwise. For signals, SIGKILL, replicas, the CLI and the log; anything else wants `app_factory`."""
     with _servers(Service, tmp_path, roomy_catalogue, signal.SIGKILL) as make:
+        yield make
+
+
+@pytest.fixture(scope="module")
+def module_service_factory(tmp_path_factory: pytest.TempPathFactory, roomy_catalogue: Path) -> Iterator[type[Service]]:
+    """`service_factory` for a module-scoped fixture: processes that several tests of a module look at without
+    changing them (one start instead of one per test); SIGKILLed after the module's last test."""
+    with _servers(Service, tmp_path_factory.mktemp("module-services"), roomy_catalogue, signal.SIGKILL) as make:
         yield make
 
 
@@ -138,10 +171,12 @@ def service(
     """One long-lived server per database backend, shared by the protocol tests (quotas lifted). It runs in this
     process (real HTTP on a loopback port); nothing that uses it needs a process of its own."""
     database = None if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    # nothing that uses it waits for the scheduler (offers expire after 300 s): a pass every 2 s, not 4 a second,
+    # spares the run a busy idle server per backend and worker
     server = InProcessService(
         data_dir=tmp_path_factory.mktemp("service"),
         database=database,
-        env={"EXECPLANNER_CATALOGUE": str(roomy_catalogue)},
+        env={**_server_env(roomy_catalogue), "EXECPLANNER_SCHEDULER_INTERVAL": "2"},
     ).start()
     yield server
     server.stop()
@@ -153,18 +188,7 @@ def http() -> Iterator[requests.Session]:
         yield session
 
 
-def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):  # type: ignore[no-untyped-def]
-    """Poll until `predicate()` is truthy; returns its value. A deadline, not a sleep."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
-
-
 @pytest.fixture(name="wait_for")
 def wait_for_fixture():  # type: ignore[no-untyped-def]
+    """`wait_for(predicate, timeout=10.0, interval=0.05)`: poll until truthy (tests/support/waiting.py)."""
     return wait_for

@@ -14,7 +14,7 @@ from capacity_audit import audit
 
 from execplanner.catalogue import Catalogue, default_catalogue_path
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]  # 100 clients: beside no other test (docs/testing.md)
 # Each replica keeps at most 6 PostgreSQL connections: the server's 100 are shared by every suite running.
 SETTINGS = {"EXECPLANNER_OFFER_EXPIRY_SECONDS": "3", "EXECPLANNER_DATABASE_CONNECTIONS": "6"}
 

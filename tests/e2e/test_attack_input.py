@@ -134,6 +134,7 @@ def own_process(tmp_path_factory, roomy_catalogue):
         yield base_url
 
 
+@pytest.mark.alone  # a latency bound: beside no other test (docs/testing.md)
 def test_multipart_parts_are_parsed_off_the_event_loop(own_process):
     deep = b"[" * 400_000 + b"]" * 400_000
     body = multipart([("tasktype", b"jupyter-notebook"), ("taskinfo.extra", deep)])
@@ -291,6 +292,7 @@ def test_hostile_bodies_are_refused_with_an_error_document(service, path, body, 
     assert word in answer.json()["messages"][0]["message"]
 
 
+@pytest.mark.alone  # a latency bound: beside no other test (docs/testing.md)
 def test_hostile_bodies_leave_healthz_answering(service):
     with HealthProbe(service.url("/healthz")).running() as probe:
         for body in (yaml_alias_bomb(48), b"[" * NESTED + b"]" * NESTED):

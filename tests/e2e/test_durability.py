@@ -47,6 +47,7 @@ def test_default_sqlite_in_data_dir_survives_sigkill(http, service_factory, tmp_
     assert len(again["offers"]) == len(document["offers"])
 
 
+@pytest.mark.alone  # a one-second bound: beside no other test (docs/testing.md)
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_offers_expire_within_a_second(http, app_factory, request, backend, wait_for):
     database = request.getfixturevalue("postgres_url") if backend == "postgresql" else None

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 import requests
 import sqlalchemy
 
@@ -35,6 +36,7 @@ def _instant(value):
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
+@pytest.mark.alone  # a one-second bound: beside no other test (docs/testing.md)
 def test_offers_made_together_expire_within_a_second(app_factory, database_url, wait_for):
     server = app_factory(database=database_url, EXECPLANNER_OFFER_EXPIRY_SECONDS="2")
     with ThreadPoolExecutor(max_workers=20) as pool:

@@ -26,6 +26,7 @@ def refused_while_healthy(service, body: bytes, content_type: str) -> requests.R
     return answer
 
 
+@pytest.mark.alone  # a latency bound: beside no other test (docs/testing.md)
 @pytest.mark.parametrize("aliases", [45, 48])
 def test_yaml_alias_bomb_is_refused_without_stalling(service, aliases):
     body = yaml_alias_bomb(aliases)
@@ -35,6 +36,7 @@ def test_yaml_alias_bomb_is_refused_without_stalling(service, aliases):
     assert "aliases" in answer.json()["messages"][0]["message"]
 
 
+@pytest.mark.alone  # a latency bound: beside no other test (docs/testing.md)
 @pytest.mark.parametrize("count", [60_000, 120_000], ids=["480KB", "960KB"])
 def test_xml_of_unknown_elements_is_refused_without_stalling(service, count):
     body = xml_unknown_elements(count)

@@ -79,6 +79,7 @@ def server(tmp_path_factory, roomy_catalogue):
         yield base_url, port, process.pid, rss_kib(process.pid)
 
 
+@pytest.mark.alone  # a latency bound: beside no other test (docs/testing.md)
 @pytest.mark.parametrize("body,content_type", HOSTILE_BODIES)
 def test_hostile_body_is_4xx_and_healthz_stays_quick(server, body, content_type):
     base_url, _port, _pid, _baseline = server

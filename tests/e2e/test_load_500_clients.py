@@ -28,7 +28,7 @@ from execplanner.catalogue import Catalogue, default_catalogue_path
 from execplanner.simcloud import SimFederation
 from execplanner.simcloud.default_catalogue import CANONICAL_SIM_URL, rebase
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]  # 500 clients: beside no other test (docs/testing.md)
 CLIENTS, SECONDS = 500, 10
 # Past the driver's first step, and not yet due to launch: where every accepted session must be at the end.
 SETTLED = FINAL | {"WAITING"}

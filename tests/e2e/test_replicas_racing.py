@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import requests
 from capacity_audit import audit
 
@@ -23,6 +24,7 @@ def change(href: str, phase: str) -> requests.Response:
     return requests.post(href, json=update, timeout=60)
 
 
+@pytest.mark.alone  # many clients at once: beside no other test (docs/testing.md)
 def test_mixed_clients_on_two_replicas_never_see_a_5xx(service_factory, postgres_url_fresh, roomy_catalogue):
     replicas = [service_factory(database=postgres_url_fresh) for _ in range(2)]
 
