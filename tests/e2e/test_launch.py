@@ -101,8 +101,8 @@ def test_plan_only_service_says_so_in_accepted_sessions(
     assert "nothing will be launched" in _messages(session)
 
 
-def test_a_key_that_is_not_an_ssh_key_is_a_400(service_factory: Any, http: requests.Session) -> None:
-    service = service_factory(EXECPLANNER_CLOUD="none")
+def test_a_key_that_is_not_an_ssh_key_is_a_400(app_factory: Any, http: requests.Session) -> None:
+    service = app_factory(EXECPLANNER_CLOUD="none")
     answer = http.post(
         service.url("/direct"), json=_example("oligia-webtop.json", ssh_public_key="rm -rf /"), headers=JSON
     )
@@ -145,20 +145,28 @@ def test_robot_mode_against_sites_of_its_own_survives_sigkill(
     assert state.servers == [] and state.floating_ips == []
 
 
-@pytest.mark.parametrize("accept", ["application/json", "application/yaml", "application/xml"])
-def test_access_details_in_every_format_of_the_2026_dialect(
-    service_factory: Any, http: requests.Session, wait_for: Any, accept: str
-) -> None:
+@pytest.fixture(scope="module")
+def webtop(module_service_factory: Any) -> tuple[str, dict[str, Any]]:
+    """One Oligia webtop with an SSH key launched on the simulator and live: its URL and the session (JSON)."""
     import yaml
+    from support.waiting import wait_for
 
-    service = service_factory(EXECPLANNER_CLOUD="sim", **FAST)
+    service = module_service_factory(EXECPLANNER_CLOUD="sim", **FAST)
     document = yaml.safe_load((EXAMPLES / "oligia-webtop.yaml").read_text())
     document.pop("schedule", None)
     document["ssh_public_key"] = KEY
-    answer = http.post(service.url("/direct"), json=document, headers=JSON, allow_redirects=False)
-    assert answer.status_code == 303, answer.text
-    url = answer.headers["location"]
-    session = _until(wait_for, http, url, LIVE)
+    with requests.Session() as http:
+        answer = http.post(service.url("/direct"), json=document, headers=JSON, allow_redirects=False)
+        assert answer.status_code == 303, answer.text
+        url = answer.headers["location"]
+        return url, _until(wait_for, http, url, LIVE)
+
+
+@pytest.mark.parametrize("accept", ["application/json", "application/yaml", "application/xml"])
+def test_access_details_in_every_format_of_the_2026_dialect(
+    webtop: tuple[str, dict[str, Any]], http: requests.Session, accept: str
+) -> None:
+    url, session = webtop
     assert session["phase"] in ("AVAILABLE", "RUNNING")  # the 2026 names
     address = session["executable"]["network"]["ports"][0]["external"]["addresses"][0]
     text = http.get(url, headers={"Accept": accept}).text

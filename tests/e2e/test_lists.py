@@ -1,4 +1,4 @@
-"""`GET /sessions` and `GET /offersets` against a real server: whose rows a caller sees, the filters, the pages,
+"""`GET /sessions` and `GET /offersets` over real HTTP: whose rows a caller sees, the filters, the pages,
 the three formats, and a 400 naming the parameter for every bad value."""
 
 from __future__ import annotations
@@ -50,10 +50,10 @@ def uuids(document: dict, key: str) -> list[str]:
     return [item["uuid"] for item in document[key]]
 
 
-def test_each_user_sees_their_own_and_the_operator_sees_everyone(http, service_factory, idp, database_url):
+def test_each_user_sees_their_own_and_the_operator_sees_everyone(http, app_factory, idp, database_url):
     idp.entitlements.update({"alice": [OPERATOR], "bob": [OPERATOR]})
     alice, bob = idp.mint("alice"), idp.mint("bob")
-    server = service_factory(database=database_url, EXECPLANNER_ISSUERS=idp.issuer, EXECPLANNER_ADMIN_TOKEN=ADMIN)
+    server = app_factory(database=database_url, EXECPLANNER_ISSUERS=idp.issuer, EXECPLANNER_ADMIN_TOKEN=ADMIN)
     mine = [ask(http, server, alice)["uuid"] for _ in range(2)]
     theirs = ask(http, server, bob)["uuid"]
     anonymous = ask(http, server)["uuid"]
@@ -75,8 +75,8 @@ def test_each_user_sees_their_own_and_the_operator_sees_everyone(http, service_f
     assert forged.status_code == 401
 
 
-def test_filters_pick_by_phase_site_vo_and_time(http, service_factory, database_url):
-    server = service_factory(database=database_url)
+def test_filters_pick_by_phase_site_vo_and_time(http, app_factory, database_url):
+    server = app_factory(database=database_url)
     before = datetime.now(UTC) - timedelta(seconds=1)
     first = ask(http, server)
     middle = datetime.now(UTC)
@@ -103,8 +103,8 @@ def test_filters_pick_by_phase_site_vo_and_time(http, service_factory, database_
     assert uuids(listed(http, server, "/offersets", phase="ACCEPTED"), "offersets") == [second["uuid"]]
 
 
-def test_pages_walk_every_row_once_newest_first(http, service_factory, database_url):
-    server = service_factory(database=database_url)
+def test_pages_walk_every_row_once_newest_first(http, app_factory, database_url):
+    server = app_factory(database=database_url)
     made = [ask(http, server)["uuid"] for _ in range(5)]
     seen: list[str] = []
     params: dict[str, str] = {"limit": "2"}

@@ -225,8 +225,8 @@ def availability(http, server) -> tuple[str, list[str]]:
 
 
 @pytest.mark.postgres
-def test_availability_says_false_when_the_database_goes_away(http, service_factory, postgres_url_fresh):
-    server = service_factory(database=postgres_url_fresh, EXECPLANNER_SCHEDULER="false")
+def test_availability_says_false_when_the_database_goes_away(http, app_factory, postgres_url_fresh):
+    server = app_factory(database=postgres_url_fresh, EXECPLANNER_SCHEDULER="false")
     available, notes = availability(http, server)
     assert available == "true", notes
     assert "database: reachable" in notes
@@ -242,16 +242,16 @@ def test_availability_says_false_when_the_database_goes_away(http, service_facto
     assert http.get(server.url("/healthz")).status_code == 200  # alive, though not available
 
 
-def test_availability_reports_the_catalogue_and_its_sites(http, service_factory):
-    server = service_factory()
+def test_availability_reports_the_catalogue_and_its_sites(http, app_factory):
+    server = app_factory()
     available, notes = availability(http, server)
     assert available == "true"
     assert notes[0] == "database: reachable"
     assert notes[1].startswith("catalogue: generated ") and " ago) from " in notes[1]
 
 
-def test_docs_page_renders_openapi_with_assets_served_here(http, service_factory):
-    server = service_factory()
+def test_docs_page_renders_openapi_with_assets_served_here(http, app_factory):
+    server = app_factory()
     page = http.get(server.url("/docs"))
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     for asset in ("docs/assets/swagger-ui-bundle.js", "docs/assets/swagger-ui.css", "static/docs.js"):
