@@ -27,7 +27,7 @@ lint: $(STAMP)
 # run beside none): PYTEST_WORKERS=0 runs it serially in one process (docs/testing.md).
 PYTEST_WORKERS ?= 2
 test: lint
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 # Hostile-input fuzzing at scheduled size (not part of `make test`, which runs a small sample of the first half):
 # hypothesis offer-set documents (2 dialects x 3 formats) and 2022-note questions (3 formats), FUZZ_EXAMPLES each

@@ -27,22 +27,7 @@ pytest_plugins = ["support.simcloud", "support.alone"]
 # its pool this small unless the test says otherwise (the setting's default, 30, is for production)
 TEST_DATABASE_CONNECTIONS = "5"
 
-# session fixtures that take seconds to build (a whole catalogue discovered over HTTP): their users share a worker
-COSTLY_SESSION_FIXTURES = ("sim_catalogue",)
-
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under `--dist loadgroup` (make test), the tests of one module go to one worker unless they name an
-    `xdist_group` of their own: a module-scoped server, the packaging test's wheel, the browser start once per
-    run rather than once per worker. Tests of several modules that share a costly session fixture go to one
-    worker too. (Before xdist reads the groups, hence tryfirst.)"""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            shared = [name for name in COSTLY_SESSION_FIXTURES if name in getattr(item, "fixturenames", ())]
-            item.add_marker(pytest.mark.xdist_group(shared[0] if shared else item.nodeid.split("::", 1)[0]))
 
 
 def _pg_available() -> str | None:
