@@ -17,6 +17,9 @@ import pytest
 import requests
 from hostile import NOTEBOOK, HealthProbe, serving, xml_unknown_elements
 
+# Latency bounds (/healthz within 100 ms): beside no other test of an xdist run (docs/testing.md).
+pytestmark = pytest.mark.alone
+
 HEALTHZ_WITHIN = 0.100
 LIMIT = 1024 * 1024
 MULTIPART = "multipart/form-data; boundary=XyZ"
