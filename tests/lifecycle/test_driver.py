@@ -13,6 +13,7 @@ from pathlib import Path
 import keystoneauth1.exceptions.http
 import pytest
 import requests
+from support.builders import web_desktop_lease
 
 from execplanner.catalogue import Catalogue, default_catalogue_path
 from execplanner.cloud import launch as cloud
@@ -25,16 +26,10 @@ from execplanner.lifecycle.driver import Driver, DriverSettings
 from execplanner.lifecycle.peruser import UserCredentials, delete_with_owner_token
 from execplanner.lifecycle.transitions import apply
 from execplanner.model.documents import (
-    Executable,
-    Image,
-    Placement,
-    Port,
     ScheduleBlock,
-    ScheduleOffer,
     Session,
 )
 from execplanner.model.phase import Phase
-from execplanner.model.requirements import ExecutableKind
 from execplanner.simcloud import SimFederation, entitlement
 from execplanner.simcloud.default_catalogue import CANONICAL_SIM_URL, rebase
 from execplanner.store import launches, records
@@ -63,38 +58,7 @@ def _driver(store: Store, catalogue: Catalogue, fed: SimFederation, **options: o
 
 
 def _session(catalogue: Catalogue, start: datetime, seconds: float, ssh: bool = False) -> Session:
-    site_vo = catalogue.site(SITE).vo(VO)  # type: ignore[union-attr]
-    flavor = site_vo.flavor("m1.small")
-    image = site_vo.image("ubuntu-22.04-docker")
-    now = datetime.now(UTC)
-    return Session(
-        uuid=uuid.uuid4(),
-        created=now,
-        phase=Phase.INITIAL,
-        executable=Executable(
-            kind=ExecutableKind.DOCKER_CONTAINER,
-            image=Image(locations=["ghcr.io/ivoa/oligia-webtop:ubuntu-2022.01.13"]),
-            ports=[Port(internal=3000, protocol="HTTP", path="/")],
-        ),
-        ssh_public_key=KEY if ssh else None,
-        schedule=ScheduleOffer(
-            preparing=ScheduleBlock(start=start, duration=timedelta(seconds=1)),
-            available=ScheduleBlock(start=start + timedelta(seconds=1), duration=timedelta(seconds=seconds)),
-            releasing=ScheduleBlock(start=start + timedelta(seconds=1 + seconds), duration=timedelta(seconds=60)),
-        ),
-        placement=Placement(
-            site=SITE,
-            vo=VO,
-            project_id=site_vo.project_id,
-            flavor_id=flavor.id,  # type: ignore[union-attr]
-            flavor_name="m1.small",
-            image_id=image.id,  # type: ignore[union-attr]
-            public_access="floating-ip",
-            cores=1,
-            memory_mib=2048,
-            floating_ips=1,
-        ),
-    )
+    return web_desktop_lease(catalogue, SITE, VO, start, 1, seconds, KEY if ssh else None)
 
 
 def _accept(store: Store, session: Session) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.builders import web_desktop_lease
 
 from execplanner.catalogue import Catalogue, default_catalogue_path
 from execplanner.cloud import launch as cloud
@@ -38,18 +39,11 @@ from execplanner.lifecycle.driver import Driver, DriverSettings
 from execplanner.lifecycle.peruser import UserCredentials
 from execplanner.lifecycle.transitions import apply
 from execplanner.model.documents import (
-    Executable,
-    Image,
     MinMax,
-    Placement,
-    Port,
-    ScheduleBlock,
-    ScheduleOffer,
     Session,
     StorageResource,
 )
 from execplanner.model.phase import Phase
-from execplanner.model.requirements import ExecutableKind
 from execplanner.simcloud import SimFederation, entitlement
 from execplanner.simcloud.default_catalogue import CANONICAL_SIM_URL, rebase
 from execplanner.store import launches, records
@@ -365,40 +359,8 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
 
 
 def _session(catalogue: Catalogue, needs: str) -> Session:
-    site = catalogue.site(SITE)
-    site_vo = site.vo(VO) if site else None
-    assert site_vo is not None
-    flavor, image = site_vo.flavor("m1.small"), site_vo.image("ubuntu-22.04-docker")
-    now = datetime.now(UTC)
-    return Session(
-        uuid=uuid.uuid4(),
-        created=now,
-        phase=Phase.INITIAL,
-        executable=Executable(
-            kind=ExecutableKind.DOCKER_CONTAINER,
-            image=Image(locations=["ghcr.io/ivoa/oligia-webtop:ubuntu-2022.01.13"]),
-            ports=[Port(internal=3000, protocol="HTTP", path="/")],
-        ),
-        storage=[StorageResource(name="scratch", size=MinMax(min=1))] if needs == "volume" else [],
-        ssh_public_key=KEY if needs == "key" else None,
-        schedule=ScheduleOffer(
-            preparing=ScheduleBlock(start=now, duration=timedelta(seconds=1)),
-            available=ScheduleBlock(start=now + timedelta(seconds=1), duration=timedelta(minutes=10)),
-            releasing=ScheduleBlock(start=now + timedelta(minutes=10, seconds=1), duration=timedelta(minutes=1)),
-        ),
-        placement=Placement(
-            site=SITE,
-            vo=VO,
-            project_id=site_vo.project_id,
-            flavor_id=flavor.id,  # type: ignore[union-attr]
-            flavor_name="m1.small",
-            image_id=image.id,  # type: ignore[union-attr]
-            public_access="floating-ip",
-            cores=1,
-            memory_mib=2048,
-            floating_ips=1,
-        ),
-    )
+    storage = [StorageResource(name="scratch", size=MinMax(min=1))] if needs == "volume" else None
+    return web_desktop_lease(catalogue, SITE, VO, datetime.now(UTC), 1, 600, KEY if needs == "key" else None, storage)
 
 
 def _read(store: Store, session: uuid.UUID) -> tuple[Session, launches.LaunchRecord | None]:

@@ -5,9 +5,10 @@ Values are the smallest that say what a test means; anything a test asserts on, 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from execplanner.catalogue import (
@@ -23,7 +24,20 @@ from execplanner.catalogue import (
     Site,
     SiteVO,
 )
-from execplanner.model.documents import MinMax, OfferSetRequest, Placement, ScheduleBlock, ScheduleOffer
+from execplanner.model.documents import (
+    Executable,
+    MinMax,
+    OfferSetRequest,
+    Placement,
+    Port,
+    ScheduleBlock,
+    ScheduleOffer,
+    Session,
+    StorageResource,
+)
+from execplanner.model.documents import Image as ImageRef
+from execplanner.model.phase import Phase
+from execplanner.model.requirements import ExecutableKind
 from execplanner.planner.federation import FederationPlanner
 from execplanner.planner.plan import Offer, Plan
 from execplanner.store.database import Store
@@ -134,6 +148,55 @@ def placement(site: str, cores: int = 1, floating_ips: int = 0, vo: str = "v", m
         cores=cores,
         memory_mib=cores * mib_per_core,
         floating_ips=floating_ips,
+    )
+
+
+def web_desktop_lease(
+    catalogue: Catalogue,
+    site: str,
+    vo: str,
+    prepare_at: datetime,
+    prepare_for: float,
+    seconds: float,
+    ssh_public_key: str | None = None,
+    storage: list[StorageResource] | None = None,
+) -> Session:
+    """A session (phase INITIAL, for the caller to accept) for the Oligia web desktop on one m1.small VM of the
+    simulated site: preparing from `prepare_at` for `prepare_for` seconds, then available for `seconds`, then a
+    minute of releasing; a lease that runs and ends within a test, which the planner's preparing blocks do not
+    allow."""
+    site_vo = catalogue.site(site).vo(vo)  # type: ignore[union-attr]
+    flavor = site_vo.flavor("m1.small")
+    image = site_vo.image("ubuntu-22.04-docker")
+    start = prepare_at + timedelta(seconds=prepare_for)
+    return Session(
+        uuid=uuid.uuid4(),
+        created=datetime.now(UTC),
+        phase=Phase.INITIAL,
+        executable=Executable(
+            kind=ExecutableKind.DOCKER_CONTAINER,
+            image=ImageRef(locations=["ghcr.io/ivoa/oligia-webtop:ubuntu-2022.01.13"]),
+            ports=[Port(internal=3000, protocol="HTTP", path="/")],
+        ),
+        storage=storage or [],
+        ssh_public_key=ssh_public_key,
+        schedule=ScheduleOffer(
+            preparing=ScheduleBlock(start=prepare_at, duration=timedelta(seconds=prepare_for)),
+            available=ScheduleBlock(start=start, duration=timedelta(seconds=seconds)),
+            releasing=ScheduleBlock(start=start + timedelta(seconds=seconds), duration=timedelta(seconds=60)),
+        ),
+        placement=Placement(
+            site=site,
+            vo=vo,
+            project_id=site_vo.project_id,
+            flavor_id=flavor.id,  # type: ignore[union-attr]
+            flavor_name="m1.small",
+            image_id=image.id,  # type: ignore[union-attr]
+            public_access="floating-ip",
+            cores=1,
+            memory_mib=2048,
+            floating_ips=1,
+        ),
     )
 
 

@@ -8,18 +8,15 @@ descriptions), so "what is left" is found exactly as the service's reconciliatio
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from execplanner.catalogue import Catalogue, default_catalogue_path
-from execplanner.model.documents import Executable, Image, Placement, Port, ScheduleBlock, ScheduleOffer, Session
-from execplanner.model.phase import Phase
-from execplanner.model.requirements import ExecutableKind
+from execplanner.model.documents import Session
 from execplanner.simcloud import SimFederation
 from execplanner.simcloud.default_catalogue import CANONICAL_SIM_URL, rebase
 from execplanner.simcloud.spec import FederationSpec, QuotaSpec, load_federation
-from support.builders import roomy
+from support.builders import roomy, web_desktop_lease
 
 PREFIX = "execplanner-"
 FIP_DESCRIPTION = "execplanner session "
@@ -81,35 +78,4 @@ def short_lease(catalogue: Catalogue, site: str, vo: str, available_in: float, s
     """An OFFERED-free session (phase INITIAL, to be accepted by the caller) for a web container at `site`, whose
     `available` block starts in `available_in` seconds and lasts `seconds`: a lease that RUNS and ends within a
     test, which the planner's five-minute preparing blocks do not allow."""
-    site_vo = catalogue.site(site).vo(vo)  # type: ignore[union-attr]
-    flavor = site_vo.flavor("m1.small")
-    image = site_vo.image("ubuntu-22.04-docker")
-    now = datetime.now(UTC)
-    start = now + timedelta(seconds=available_in)
-    return Session(
-        uuid=uuid.uuid4(),
-        created=now,
-        phase=Phase.INITIAL,
-        executable=Executable(
-            kind=ExecutableKind.DOCKER_CONTAINER,
-            image=Image(locations=["ghcr.io/ivoa/oligia-webtop:ubuntu-2022.01.13"]),
-            ports=[Port(internal=3000, protocol="HTTP", path="/")],
-        ),
-        schedule=ScheduleOffer(
-            preparing=ScheduleBlock(start=now, duration=timedelta(seconds=available_in)),
-            available=ScheduleBlock(start=start, duration=timedelta(seconds=seconds)),
-            releasing=ScheduleBlock(start=start + timedelta(seconds=seconds), duration=timedelta(seconds=60)),
-        ),
-        placement=Placement(
-            site=site,
-            vo=vo,
-            project_id=site_vo.project_id,
-            flavor_id=flavor.id,  # type: ignore[union-attr]
-            flavor_name="m1.small",
-            image_id=image.id,  # type: ignore[union-attr]
-            public_access="floating-ip",
-            cores=1,
-            memory_mib=2048,
-            floating_ips=1,
-        ),
-    )
+    return web_desktop_lease(catalogue, site, vo, datetime.now(UTC), available_in, seconds)
