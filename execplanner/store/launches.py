@@ -179,19 +179,19 @@ def phases_of(conn: Connection, sessions: set[UUID]) -> dict[UUID, Phase]:
 
 def set_executable(conn: Connection, session: UUID, executable: Executable) -> None:
     """Replace the session's executable in its document (access details once the VM has an address)."""
-    row = conn.execute(select(S.c.document).where(S.c.uuid == str(session))).first()
-    if row is None:
-        return
-    document = dict(row.document)
-    document["executable"] = executable.model_dump(mode="json")
-    conn.execute(update(S).where(S.c.uuid == str(session)).values(document=document))
+    _set_in_document(conn, session, "executable", executable.model_dump(mode="json"))
 
 
 def set_launch(conn: Connection, session: UUID, launch: LaunchIdentity) -> None:
     """Record in the session's document which identity launches it (never a secret)."""
+    _set_in_document(conn, session, "launch", launch.model_dump(mode="json"))
+
+
+def _set_in_document(conn: Connection, session: UUID, key: str, value: object) -> None:
+    """Set one top-level part of the session's stored document; a session that does not exist is left alone."""
     row = conn.execute(select(S.c.document).where(S.c.uuid == str(session))).first()
     if row is None:
         return
     document = dict(row.document)
-    document["launch"] = launch.model_dump(mode="json")
+    document[key] = value
     conn.execute(update(S).where(S.c.uuid == str(session)).values(document=document))
