@@ -27,6 +27,28 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def document_hold(document: dict | str, group: str | None) -> tuple | None:
+    """What a session document holds over its schedule: (site, vo, start, end, amounts, group); None when it has
+    no placement or schedule."""
+    document = json.loads(document) if isinstance(document, str) else document
+    placement, schedule = document.get("placement"), document.get("schedule")
+    if not placement or not schedule:
+        return None
+    releasing = schedule["releasing"]
+    amounts = (
+        1,
+        placement["cores"],
+        placement["memory_mib"],
+        placement.get("floating_ips", 0),
+        placement.get("gpus", 0),
+        placement.get("volumes", 0),
+        placement.get("volume_gib", 0),
+    )
+    start = _instant(schedule["preparing"]["start"])
+    end = _instant(releasing["start"]) + _duration(releasing["duration"])
+    return placement["site"], placement["vo"], start, end, amounts, group
+
+
 def session_holds(conn: sqlalchemy.Connection, now: datetime) -> dict[str, tuple]:
     """uuid → (site, vo, start, end, amounts, group) for every session holding capacity after `now`."""
     rows = conn.execute(sqlalchemy.text("SELECT uuid, offerset_uuid, phase, document FROM sessions")).all()
@@ -34,25 +56,9 @@ def session_holds(conn: sqlalchemy.Connection, now: datetime) -> dict[str, tuple
     for uuid, offerset, phase, document in rows:
         if phase not in HOLDING:
             continue
-        document = json.loads(document) if isinstance(document, str) else document
-        placement, schedule = document.get("placement"), document.get("schedule")
-        if not placement or not schedule:
-            continue
-        start = _instant(schedule["preparing"]["start"])
-        releasing = schedule["releasing"]
-        end = _instant(releasing["start"]) + _duration(releasing["duration"])
-        if end <= now:
-            continue  # over: the scheduler ends such holds
-        amounts = (
-            1,
-            placement["cores"],
-            placement["memory_mib"],
-            placement.get("floating_ips", 0),
-            placement.get("gpus", 0),
-            placement.get("volumes", 0),
-            placement.get("volume_gib", 0),
-        )
-        out[uuid] = (placement["site"], placement["vo"], start, end, amounts, offerset if phase == "OFFERED" else None)
+        found = document_hold(document, offerset if phase == "OFFERED" else None)
+        if found is not None and found[3] > now:  # one that is over: the scheduler ends such holds
+            out[uuid] = found
     return out
 
 

@@ -14,36 +14,14 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import defaultdict
 from datetime import UTC, datetime
 
 import sqlalchemy
-from capacity_audit import AMOUNTS, HOLDING, QUOTA_OF, _duration, _instant, commitment_peaks
+from capacity_audit import AMOUNTS, HOLDING, QUOTA_OF, commitment_peaks, document_hold
 
 Piece = tuple[str, str, datetime, datetime, tuple[int, ...], str | None]  # site, vo, start, end, amounts, group
-
-
-def piece(uuid: str, offerset: str | None, document: dict | str) -> Piece | None:
-    """What a session holds while it holds: (site, vo, start, end, amounts, offer set or None)."""
-    document = json.loads(document) if isinstance(document, str) else document
-    placement, schedule = document.get("placement"), document.get("schedule")
-    if not placement or not schedule:
-        return None
-    releasing = schedule["releasing"]
-    amounts = (
-        1,
-        placement["cores"],
-        placement["memory_mib"],
-        placement.get("floating_ips", 0),
-        placement.get("gpus", 0),
-        placement.get("volumes", 0),
-        placement.get("volume_gib", 0),
-    )
-    start = _instant(schedule["preparing"]["start"])
-    end = _instant(releasing["start"]) + _duration(releasing["duration"])
-    return placement["site"], placement["vo"], start, end, amounts, offerset
 
 
 def excess(catalogue, site: str, vo: str, amounts: tuple[int, ...]) -> str | None:
@@ -89,7 +67,7 @@ def replay(database: str, catalogue) -> tuple[int, list[str]]:
     try:
         with engine.connect() as conn:
             made = {
-                row.uuid: piece(row.uuid, row.offerset_uuid, row.document)
+                row.uuid: document_hold(row.document, row.offerset_uuid)
                 for row in conn.execute(sqlalchemy.text("SELECT uuid, offerset_uuid, document FROM sessions"))
             }
             steps = conn.execute(
@@ -135,7 +113,7 @@ class Sampler:
             rows = conn.execute(self._query).all()
         holds = {}
         for row in rows:
-            found = piece(row.uuid, row.offerset_uuid if row.phase == "OFFERED" else None, row.document)
+            found = document_hold(row.document, row.offerset_uuid if row.phase == "OFFERED" else None)
             if found is not None and found[3] > now:
                 holds[row.uuid] = found
         for (site, vo), peak in commitment_peaks(holds, now).items():
