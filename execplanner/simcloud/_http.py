@@ -157,6 +157,7 @@ def sim_route(path: str, endpoint: Endpoint, methods: list[str], call: str, serv
         site = federation.sites.get(request.path_params["site"])
         if site is None:
             return error_response(service, 404, f"No simulated site named {request.path_params['site']!r}.")
+        federation.calls[call] += 1
         if site.spec.response_delay > 0:
             await asyncio.sleep(site.spec.response_delay)
         rule = federation.faults.take(site.name, call, BEFORE_CALL_KINDS)

@@ -3,6 +3,7 @@ and saving/reloading all of it. No HTTP here (see `app.py`) and no server (see `
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import os
@@ -48,6 +49,7 @@ class Federation:
             self.faults.load(site_spec.name, site_spec.faults)
         self.oidc_users: dict[str, UserSpec] = {}
         self.checkin = CheckIn()  # the token endpoint's refresh grants (robot accounts)
+        self.calls: collections.Counter[str] = collections.Counter()  # API calls answered, by call name (bench)
         self._users_lock = threading.Lock()
         demo = [entitlement(vo, role) for vo in spec.all_vos for role in ("member", "vm_operator")]
         self.add_token(spec.demo_token, demo, name="demo")
