@@ -96,37 +96,45 @@ class Driver:
         workers = 1 if settings.plan_only else settings.workers
         self._pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="launch")
         self._busy: set[UUID] = set()
+        self._renewed: datetime | None = None  # when `renew` last extended this replica's claims
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ the pass
     def run_pass(self, now: datetime | None = None) -> int:
-        """Claim every session with something to do and hand it to a worker; returns how many were started."""
+        """Claim every session with something to do (in one transaction: a burst of accepts is not claimed one
+        write at a time, each queueing behind the launches' own writes) and hand each to a worker; returns how
+        many were started."""
         now = now or _now()
         with self.store.reading() as conn:
             due = launches.work(conn, now)
-        started = 0
-        for uuid in due:
+        with self._lock:
+            due = [uuid for uuid in due if uuid not in self._busy]
+        if not due:
+            return 0
+        until = now + timedelta(seconds=self.settings.claim_seconds)
+        claimed = self.store.run(lambda conn: launches.claim_all(conn, due, self.settings.replica, until, now))
+        for uuid in claimed:
             with self._lock:
-                if uuid in self._busy:
-                    continue
-            if self._claim(uuid, now):
-                with self._lock:
-                    self._busy.add(uuid)
-                if self.settings.plan_only:
-                    self._drive(uuid)  # one message each: no worker threads, no extra database connections
-                else:
-                    self._pool.submit(self._drive, uuid)
-                started += 1
-        return started
+                self._busy.add(uuid)
+            if self.settings.plan_only:
+                self._drive(uuid)  # one message each: no worker threads, no extra database connections
+            else:
+                self._pool.submit(self._drive, uuid)
+        return len(claimed)
 
     def renew(self, now: datetime | None = None) -> None:
-        """Extend this replica's claims on the sessions it is working on (a crashed replica's lapse instead)."""
+        """Extend this replica's claims on the sessions it is working on (a crashed replica's lapse instead): once
+        a tenth of a claim's length has passed since the last renewal, not at every pass (a write each time, which
+        a burst's launches queued behind), so a claim always has nine tenths of its length left."""
         now = now or _now()
+        every = timedelta(seconds=self.settings.claim_seconds / 10)
         with self._lock:
             busy = set(self._busy)
-        if busy:
-            with self.store.transaction() as conn:
-                launches.renew(conn, busy, self.settings.replica, now + timedelta(seconds=self.settings.claim_seconds))
+            if not busy or (self._renewed is not None and now - self._renewed < every):
+                return
+            self._renewed = now
+        with self.store.transaction() as conn:
+            launches.renew(conn, busy, self.settings.replica, now + timedelta(seconds=self.settings.claim_seconds))
 
     def idle(self) -> bool:
         with self._lock:
@@ -134,18 +142,6 @@ class Driver:
 
     def stop(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-    def _claim(self, uuid: UUID, now: datetime) -> bool:
-        until = now + timedelta(seconds=self.settings.claim_seconds)
-
-        def work(conn: Any) -> bool:
-            session = records.get_session(conn, uuid)
-            if session is None or session.placement is None:
-                return False
-            launches.ensure(conn, uuid, session.placement.site, session.placement.vo, now)
-            return launches.claim(conn, uuid, self.settings.replica, until, now)
-
-        return self.store.run(work)
 
     def _drive(self, uuid: UUID) -> None:
         try:

@@ -85,17 +85,34 @@ def ensure(conn: Connection, session: UUID, site: str, vo: str, now: datetime) -
     return found
 
 
-def claim(conn: Connection, session: UUID, replica: str, until: datetime, now: datetime) -> bool:
-    """Take the session for `replica` until `until`, unless another replica holds an unexpired claim."""
-    result = conn.execute(
+def claim_all(conn: Connection, sessions: list[UUID], replica: str, until: datetime, now: datetime) -> list[UUID]:
+    """Take these sessions for `replica` until `until`, except those another replica holds an unexpired claim
+    on: one statement for them all (and one insert of the records they lack, state `new`). Returns the ones this
+    replica now holds, in the order given; a session with no placement has nothing to launch and is not taken."""
+    if not sessions:
+        return []
+    wanted = [str(s) for s in sessions]
+    placed = select(S.c.uuid, S.c.site, S.c.vo, L.c.session_uuid).outerjoin(L, L.c.session_uuid == S.c.uuid)
+    rows = conn.execute(placed.where(S.c.uuid.in_(wanted), S.c.site.is_not(None), S.c.vo.is_not(None))).all()
+    new = {"state": "new", "attempts": 0, "objects": {}, "updated": now}
+    missing = [{"session_uuid": r.uuid, "site": r.site, "vo": r.vo, **new} for r in rows if r.session_uuid is None]
+    if missing:  # another replica may insert the same records meanwhile: theirs stand, and the claim decides
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        conn.execute(dialect.insert(L).values(missing).on_conflict_do_nothing(index_elements=[L.c.session_uuid]))
+    claimable = [r.uuid for r in rows]
+    if not claimable:
+        return []
+    claimed = conn.execute(
         update(L)
         .where(
-            L.c.session_uuid == str(session),
+            L.c.session_uuid.in_(claimable),
             or_(L.c.claimed_until.is_(None), L.c.claimed_until <= now, L.c.claimed_by == replica),
         )
         .values(claimed_by=replica, claimed_until=until, updated=now)
+        .returning(L.c.session_uuid)
     )
-    return result.rowcount == 1
+    held = {row[0] for row in claimed}
+    return [s for s, text in zip(sessions, wanted, strict=True) if text in held]
 
 
 def renew(conn: Connection, sessions: set[UUID], replica: str, until: datetime) -> None:
