@@ -101,7 +101,9 @@ class Store:
             if parsed.get_backend_name() == "sqlite":
                 if parsed.database and parsed.database != ":memory:":
                     Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-                engine = create_engine(url, pool_size=8, max_overflow=16, pool_timeout=60, **_JSON)
+                # kept open: a connection past `pool_size` is opened (file, WAL, pragmas) and closed each time it is
+                # used, and a burst of launches has many threads each writing a little
+                engine = create_engine(url, pool_size=24, max_overflow=24, pool_timeout=60, **_JSON)
                 _configure_sqlite(engine)
             else:
                 kept = max(1, connections // 3)  # the server's max_connections is shared by every replica: a setting
