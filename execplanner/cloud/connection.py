@@ -108,6 +108,11 @@ class Connections:
       that never authenticated is not kept. Idle ones are dropped after `idle_for` seconds; at most `keep` are
       kept per credential and place and `most` in all (the oldest go first: per-user credentials are one per
       session, and their idle connections would otherwise pile up, each with its sockets open).
+    - A new connection starts from what its credential already has: the Keystone token (and catalogue) of the last
+      connection given back for the same credential and place, while it has more than `margin` seconds left, and
+      the versions that place's endpoints were found to serve (openstacksdk's discovery). So a burst of launches
+      that needs many connections at once authenticates and discovers once, not once per connection; each new
+      connection still re-authenticates with its own credential once that token ends.
     """
 
     def __init__(
@@ -121,20 +126,38 @@ class Connections:
         self._connect = connect
         self._margin, self._idle_for, self._keep, self._most = margin, idle_for, keep, most
         self._idle: dict[tuple[SiteProject, str], list[tuple[float, Any]]] = {}
+        self._tokens: dict[tuple[SiteProject, str], Any] = {}  # the last good keystoneauth AccessInfo per key
+        self._discovered: dict[tuple[SiteProject, str], dict[str, Any]] = {}  # keystoneauth's discovery cache
+        self._authenticating: dict[tuple[SiteProject, str], threading.Lock] = {}
         self._lock = threading.Lock()
         self._leases = threading.local()
 
-    def lease(self, target: SiteProject, credential: Credential, timeout: float = 30.0) -> Any:
+    def lease(
+        self,
+        target: SiteProject,
+        credential: Credential,
+        timeout: float = 30.0,
+        authenticate: Callable[[Any], None] | None = None,
+    ) -> Any:
         """A connection for this thread: the one it already holds for this credential, an idle one whose token
-        is good, or a new one."""
+        is good, or a new one. With `authenticate` (which gets the connection's token, or raises), the connection
+        is returned with a good token: one thread at a time authenticates for a credential and place, and those
+        waiting meanwhile take the token it got rather than each asking Keystone for one."""
         key = (target, _digest(credential))
         held: dict[tuple[SiteProject, str], Any] = self._held()
-        if key in held:
-            return held[key]
-        conn = self._take_idle(key)
+        conn = held.get(key)
         if conn is None:
-            conn = self._connect(target, credential, timeout)
-        held[key] = conn
+            conn = self._take_idle(key)
+            if conn is None:
+                conn = self._connect(target, credential, timeout)
+                self._share_discovery(key, conn)
+            held[key] = conn
+        if authenticate is not None and _token_left(conn) <= self._margin:
+            with self._first(key):
+                self._share_token(key, conn)
+                if _token_left(conn) <= self._margin:
+                    authenticate(conn)
+                    self._keep_token(key, conn)
         return conn
 
     def give_back(self) -> None:
@@ -144,6 +167,7 @@ class Connections:
         with self._lock:
             for key, conn in held.items():
                 if _token_left(conn) > self._margin:
+                    self._tokens[key] = getattr(_auth(conn), "auth_ref", None)  # the newest good one, for new ones
                     idle = self._idle.setdefault(key, [])
                     if len(idle) < self._keep:
                         idle.append((now, conn))
@@ -154,6 +178,33 @@ class Connections:
         """How many connections wait for reuse (for tests)."""
         with self._lock:
             return sum(len(conns) for conns in self._idle.values())
+
+    def _first(self, key: tuple[SiteProject, str]) -> threading.Lock:
+        with self._lock:
+            return self._authenticating.setdefault(key, threading.Lock())
+
+    def _share_discovery(self, key: tuple[SiteProject, str], conn: Any) -> None:
+        """The versions this place's endpoints serve, as openstacksdk found them for an earlier connection."""
+        auth = _auth(conn)
+        if auth is not None and isinstance(getattr(auth, "_discovery_cache", None), dict):
+            with self._lock:
+                discovered = self._discovered.setdefault(key, {})
+            auth._discovery_cache = discovered  # noqa: SLF001 — keystoneauth's own per-plugin cache, shared
+
+    def _share_token(self, key: tuple[SiteProject, str], conn: Any) -> None:
+        """The credential's last token at this place, while it is good (keystoneauth's AccessInfo is never
+        changed in place: a new token replaces it, so one is safely shared)."""
+        auth = _auth(conn)
+        with self._lock:
+            token = self._tokens.get(key)
+        if auth is not None and token is not None and _seconds_left(token) > self._margin:
+            auth.auth_ref = token
+
+    def _keep_token(self, key: tuple[SiteProject, str], conn: Any) -> None:
+        auth = _auth(conn)
+        if auth is not None and _seconds_left(auth.auth_ref) > self._margin:
+            with self._lock:
+                self._tokens[key] = auth.auth_ref
 
     def _held(self) -> dict[tuple[SiteProject, str], Any]:
         if not hasattr(self._leases, "held"):
@@ -190,9 +241,19 @@ def _digest(credential: Credential) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _auth(conn: Any) -> Any | None:
+    """The connection's keystoneauth identity plugin, if it has one."""
+    auth = getattr(getattr(conn, "session", None), "auth", None)
+    return auth if hasattr(auth, "auth_ref") else None
+
+
 def _token_left(conn: Any) -> float:
     """Seconds the connection's Keystone token has left; 0 if it has none (never authenticated, or refused)."""
-    auth_ref = getattr(getattr(getattr(conn, "session", None), "auth", None), "auth_ref", None)
+    return _seconds_left(getattr(_auth(conn), "auth_ref", None))
+
+
+def _seconds_left(auth_ref: Any) -> float:
+    """Seconds a keystoneauth AccessInfo has left; 0 for none."""
     expires = getattr(auth_ref, "expires", None)
     if not isinstance(expires, datetime):
         return 0.0

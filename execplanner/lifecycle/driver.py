@@ -278,8 +278,9 @@ class Driver:
         credential, identity = self.credentials.credential(record, target)
         if record.identity != identity:
             record.identity = identity
-        conn = self._connections.lease(target, credential, 30.0)
-        authenticate(conn, target.site)  # a reused connection's token is still good: no call to Keystone
+        # a reused connection's token is still good, and a new one takes the token its credential already has:
+        # no call to Keystone
+        conn = self._connections.lease(target, credential, 30.0, lambda c: authenticate(c, target.site))
         return conn, credential
 
     def _prepare(self, session: Session, record: LaunchRecord) -> bool:

@@ -42,9 +42,9 @@ def _in_thread(work: Any) -> Any:
     return out[0]
 
 
-def _use(connections: Connections, target: SiteProject, token: str) -> Any:
+def _use(connections: Connections, target: SiteProject, token: str, authenticate: Any = None) -> Any:
     """One piece of work: lease, call the cloud, give back."""
-    conn = connections.lease(target, OidcToken(token))
+    conn = connections.lease(target, OidcToken(token), authenticate=authenticate)
     try:
         list(conn.compute.servers())
     finally:
@@ -95,3 +95,45 @@ def test_idle_connections_are_bounded_in_all_the_oldest_going_first(simcloud_fre
     alice = _in_thread(lambda: _use(connections, target, "alice-token"))
     assert connections.idle() == 1
     assert _in_thread(lambda: _use(connections, target, "alice-token")) is alice  # the newest stayed
+
+
+def test_a_burst_of_new_connections_for_one_credential_authenticates_once(simcloud_fresh: SimFederation) -> None:
+    target, connections = _target(simcloud_fresh), Connections()
+    all_leased = threading.Barrier(5)
+
+    def launch() -> None:
+        connections.lease(target, OidcToken(simcloud_fresh.demo_token), authenticate=_get_token)
+        all_leased.wait(timeout=30)  # five connections at once: none is idle for another to reuse
+        connections.give_back()
+
+    threads = [threading.Thread(target=launch) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert connections.idle() == 5  # five connections, one Keystone token
+    assert simcloud_fresh.federation.calls["identity.auth.tokens"] == 1
+
+
+def test_a_new_connection_uses_what_an_earlier_one_discovered(simcloud_fresh: SimFederation) -> None:
+    target, connections = _target(simcloud_fresh), Connections()
+    held = connections.lease(target, OidcToken(simcloud_fresh.demo_token), authenticate=_get_token)
+    list(held.compute.servers())  # this thread keeps it: the next is a new connection
+    other = _in_thread(lambda: _use(connections, target, simcloud_fresh.demo_token, authenticate=_get_token))
+    connections.give_back()
+    assert other is not held
+    calls = simcloud_fresh.federation.calls
+    assert (calls["compute.servers.list"], calls["compute.version"], calls["identity.auth.tokens"]) == (2, 1, 1)
+
+
+def test_a_failed_authentication_is_the_callers_and_the_next_one_tries_its_own(simcloud_fresh: SimFederation) -> None:
+    target, connections = _target(simcloud_fresh), Connections()
+    simcloud_fresh.faults.inject(SITE, "identity.auth.*", "error", status=503, times=1)
+    with pytest.raises(keystoneauth1.exceptions.http.ServiceUnavailable):
+        _in_thread(lambda: connections.lease(target, OidcToken(simcloud_fresh.demo_token), authenticate=_get_token))
+    conn = _in_thread(lambda: _use(connections, target, simcloud_fresh.demo_token, authenticate=_get_token))
+    assert conn.session.auth.auth_ref is not None
+
+
+def _get_token(conn: Any) -> None:
+    conn.session.get_token()
