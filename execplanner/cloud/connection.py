@@ -108,8 +108,9 @@ class Connections:
       that never authenticated is not kept. Idle ones are dropped after `idle_for` seconds; at most `keep` are
       kept per credential and place and `most` in all (the oldest go first: per-user credentials are one per
       session, and their idle connections would otherwise pile up, each with its sockets open).
-    - A new connection starts from what its credential already has: the Keystone token (and catalogue) of the last
-      connection given back for the same credential and place, while it has more than `margin` seconds left, and
+    - A new connection starts from what its credential already has: the Keystone token (and catalogue) last got or
+      given back for the same credential and place, while it has more than `margin` seconds left and for no longer
+      than `idle_for` (0: every connection authenticates), and
       the versions that place's endpoints were found to serve (openstacksdk's discovery). So a burst of launches
       that needs many connections at once authenticates and discovers once, not once per connection; each new
       connection still re-authenticates with its own credential once that token ends.
@@ -126,7 +127,7 @@ class Connections:
         self._connect = connect
         self._margin, self._idle_for, self._keep, self._most = margin, idle_for, keep, most
         self._idle: dict[tuple[SiteProject, str], list[tuple[float, Any]]] = {}
-        self._tokens: dict[tuple[SiteProject, str], Any] = {}  # the last good keystoneauth AccessInfo per key
+        self._tokens: dict[tuple[SiteProject, str], tuple[float, Any]] = {}  # (kept at, keystoneauth AccessInfo)
         self._discovered: dict[tuple[SiteProject, str], dict[str, Any]] = {}  # keystoneauth's discovery cache
         self._authenticating: dict[tuple[SiteProject, str], threading.Lock] = {}
         self._lock = threading.Lock()
@@ -167,7 +168,7 @@ class Connections:
         with self._lock:
             for key, conn in held.items():
                 if _token_left(conn) > self._margin:
-                    self._tokens[key] = getattr(_auth(conn), "auth_ref", None)  # the newest good one, for new ones
+                    self._tokens[key] = (now, getattr(_auth(conn), "auth_ref", None))  # the newest, for new ones
                     idle = self._idle.setdefault(key, [])
                     if len(idle) < self._keep:
                         idle.append((now, conn))
@@ -196,15 +197,16 @@ class Connections:
         changed in place: a new token replaces it, so one is safely shared)."""
         auth = _auth(conn)
         with self._lock:
-            token = self._tokens.get(key)
-        if auth is not None and token is not None and _seconds_left(token) > self._margin:
+            at, token = self._tokens.get(key, (0.0, None))
+        fresh = time.monotonic() - at < self._idle_for  # kept no longer than an idle connection is
+        if auth is not None and token is not None and fresh and _seconds_left(token) > self._margin:
             auth.auth_ref = token
 
     def _keep_token(self, key: tuple[SiteProject, str], conn: Any) -> None:
         auth = _auth(conn)
         if auth is not None and _seconds_left(auth.auth_ref) > self._margin:
             with self._lock:
-                self._tokens[key] = auth.auth_ref
+                self._tokens[key] = (time.monotonic(), auth.auth_ref)
 
     def _held(self) -> dict[tuple[SiteProject, str], Any]:
         if not hasattr(self._leases, "held"):

@@ -137,3 +137,10 @@ def test_a_failed_authentication_is_the_callers_and_the_next_one_tries_its_own(s
 
 def _get_token(conn: Any) -> None:
     conn.session.get_token()
+
+
+def test_with_no_idle_time_every_connection_authenticates(simcloud_fresh: SimFederation) -> None:
+    target, connections = _target(simcloud_fresh), Connections(idle_for=0.0)
+    for _ in range(2):
+        _in_thread(lambda: _use(connections, target, simcloud_fresh.demo_token, authenticate=_get_token))
+    assert simcloud_fresh.federation.calls["identity.auth.tokens"] == 2
