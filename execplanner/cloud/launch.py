@@ -97,7 +97,9 @@ def _find_keypair(conn: Any, name: str) -> Any | None:
 
 def _session_fips(conn: Any, session: UUID) -> list[Any]:
     description = FIP_DESCRIPTION + str(session)
-    return [f for f in conn.network.ips() if f.description == description]
+    # Neutron filters by description: one floating IP to read, not the project's every one (checked here too, for a
+    # site that ignores the filter)
+    return [f for f in conn.network.ips(description=description) if f.description == description]
 
 
 # ---------------------------------------------------------------------- creating
@@ -114,13 +116,15 @@ def ensure_security_group(conn: Any, session: UUID, ports: tuple[int, ...]) -> A
     name = object_name(session)
     with calling(conn, "ensure_security_group", "creating the security group"):
         group = _find_group(conn, name)
+        opened: set[int] = set()  # a group made just now has Neutron's default egress rules only
         if group is None:
             group = conn.network.create_security_group(name=name, description=f"execplanner session {session}")
-        opened = {
-            r.port_range_min
-            for r in conn.network.security_group_rules(security_group_id=group.id)
-            if r.direction == "ingress" and r.port_range_min == r.port_range_max
-        }
+        else:
+            opened = {
+                r.port_range_min
+                for r in conn.network.security_group_rules(security_group_id=group.id)
+                if r.direction == "ingress" and r.port_range_min == r.port_range_max
+            }
         for port in sorted(set(ports) - opened):
             conn.network.create_security_group_rule(
                 security_group_id=group.id,

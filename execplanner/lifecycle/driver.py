@@ -252,9 +252,9 @@ class Driver:
         """Add a step's message; a session the client cancelled meanwhile stops the launch here."""
         with self.store.transaction() as conn:
             records.add_message(conn, uuid, Message.of(Level[level.upper()], text))
-            session = records.get_session(conn, uuid)
-        if session is not None and session.phase in launches.FINAL:
-            raise CloudError(f"the session became {session.phase.value} while launching")
+            phase = launches.phases_of(conn, {uuid}).get(uuid)  # its phase only, not the whole document
+        if phase is not None and phase in launches.FINAL:
+            raise CloudError(f"the session became {phase.value} while launching")
 
     def _note(self, uuid: UUID, text: str) -> None:
         """A warning during cleanup: unlike `_message`, never an error for a session that is over (it is, then)."""
