@@ -10,7 +10,8 @@ never compete with each other for room: each is checked against what others hold
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from functools import lru_cache
+from datetime import datetime, timedelta, tzinfo
 
 from execplanner.model.capacity import Usage
 from execplanner.model.documents import ExecutableKind, MinMax, Placement, ScheduleBlock, ScheduleOffer
@@ -136,36 +137,65 @@ def choose(options: list[tuple[Fit, list[datetime]]], needs: Needs, vo: str, lim
     return [offer(options[j][0], options[j][1][i], needs, vo) for i, j in pairs[:limit]]
 
 
-def offer(fit: Fit, start: datetime, needs: Needs, vo: str) -> Offer:
-    preparing = preparing_of(needs)
-    duration = needs.duration_max or needs.duration
+# The parts of an offer repeat across requests: a site's placement for one shape of need, the schedule of a start
+# on the hourly grid, a flavor's cores and memory. Each is built (and validated) once and shared: offers and the
+# sessions made from them are never changed in place (a phase change writes a new document).
+_PLACEMENTS: dict[tuple[int, str, int, int], tuple[Fit, Placement]] = {}
+_CACHED = 4096
+
+
+def _placement(fit: Fit, needs: Needs, vo: str) -> Placement:
+    key = (id(fit), vo, needs.volumes, needs.volume_gib)
+    found = _PLACEMENTS.get(key)
+    if found is not None and found[0] is fit:  # the same Fit object, not one that reused a dead one's id
+        return found[1]
+    flavor = fit.flavor
+    placement = Placement(
+        site=fit.site.name,
+        vo=vo,
+        project_id=fit.site_vo.project_id,
+        flavor_id=flavor.id,
+        flavor_name=flavor.name,
+        image_id=fit.image.id,
+        image_name=fit.image.name,
+        network_id=fit.network.id if fit.network else None,
+        network_name=fit.network.name if fit.network else None,
+        public_access=fit.public_access.value if fit.public_access else None,
+        cores=flavor.vcpus,
+        memory_mib=flavor.ram,
+        disk_gib=flavor.disk,
+        gpus=flavor.gpu.count if flavor.gpu else 0,
+        floating_ips=floating_ips_of(fit),
+        volumes=needs.volumes,
+        volume_gib=needs.volume_gib,
+    )
+    if len(_PLACEMENTS) >= _CACHED:  # catalogue reloads leave old fits behind: start again rather than grow
+        _PLACEMENTS.clear()
+    _PLACEMENTS[key] = (fit, placement)  # keeps `fit` alive, so its id cannot be reused while the entry exists
+    return placement
+
+
+@lru_cache(maxsize=_CACHED)
+def _schedule(start: datetime, zone: tzinfo | None, preparing: timedelta, duration: timedelta) -> ScheduleOffer:
+    """`zone`: equal instants in different zones are equal keys, but are written with their own offsets."""
     available = start + preparing
+    return ScheduleOffer(
+        preparing=ScheduleBlock(start=start, duration=preparing),
+        available=ScheduleBlock(start=available, duration=duration),
+        releasing=ScheduleBlock(start=available + duration, duration=RELEASING),
+    )
+
+
+@lru_cache(maxsize=256)
+def _exactly(amount: int) -> MinMax:
+    return MinMax(min=amount, max=amount)
+
+
+def offer(fit: Fit, start: datetime, needs: Needs, vo: str) -> Offer:
     flavor = fit.flavor
     return Offer(
-        placement=Placement(
-            site=fit.site.name,
-            vo=vo,
-            project_id=fit.site_vo.project_id,
-            flavor_id=flavor.id,
-            flavor_name=flavor.name,
-            image_id=fit.image.id,
-            image_name=fit.image.name,
-            network_id=fit.network.id if fit.network else None,
-            network_name=fit.network.name if fit.network else None,
-            public_access=fit.public_access.value if fit.public_access else None,
-            cores=flavor.vcpus,
-            memory_mib=flavor.ram,
-            disk_gib=flavor.disk,
-            gpus=flavor.gpu.count if flavor.gpu else 0,
-            floating_ips=floating_ips_of(fit),
-            volumes=needs.volumes,
-            volume_gib=needs.volume_gib,
-        ),
-        schedule=ScheduleOffer(
-            preparing=ScheduleBlock(start=start, duration=preparing),
-            available=ScheduleBlock(start=available, duration=duration),
-            releasing=ScheduleBlock(start=available + duration, duration=RELEASING),
-        ),
-        cores=MinMax(min=flavor.vcpus, max=flavor.vcpus),
-        memory_gib=MinMax(min=flavor.ram // 1024, max=flavor.ram // 1024),
+        placement=_placement(fit, needs, vo),
+        schedule=_schedule(start, start.tzinfo, preparing_of(needs), needs.duration_max or needs.duration),
+        cores=_exactly(flavor.vcpus),
+        memory_gib=_exactly(flavor.ram // 1024),
     )
