@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 from typing import Any
 
 from starlette.requests import Request
@@ -19,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from execplanner import metrics
 from execplanner.api.errors import on_unexpected
+from execplanner.booking.identifiers import random_uuid
 from execplanner.logs import REQUEST_ID
 
 log = logging.getLogger("execplanner.http")
@@ -31,7 +31,7 @@ def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == HEADER and _SANE_ID.match(value):
             return value.decode()
-    return uuid.uuid4().hex
+    return random_uuid().hex
 
 
 def _route_of(scope: Scope) -> str:

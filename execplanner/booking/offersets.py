@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import Connection
 
 from execplanner.booking.commitments import CommitmentsCache
 from execplanner.booking.holds import holds_of
-from execplanner.booking.identifiers import time_ordered_uuid
+from execplanner.booking.identifiers import random_uuid, time_ordered_uuid
 from execplanner.executables.protocol import requirements_for
 from execplanner.model.capacity import Hold
 from execplanner.model.documents import (
@@ -49,13 +49,13 @@ def offered_session(
     gpus = offer.placement.gpus
     first = compute[0].model_copy(
         update={
-            "uuid": uuid4(),
+            "uuid": random_uuid(),
             "cores_offered": offer.cores,
             "memory_offered": offer.memory_gib,
             "gpus_offered": MinMax(min=gpus, max=gpus) if gpus else None,
         }
     )
-    executable = request.executable.model_copy(update={"uuid": uuid4(), "created": now})
+    executable = request.executable.model_copy(update={"uuid": random_uuid(), "created": now})
     name = f"{request.name}-offer-{index}" if request.name else f"offer-{index}"
     return Session(
         uuid=time_ordered_uuid(),
@@ -66,9 +66,9 @@ def offered_session(
         expires=expires,
         dialect=request.dialect,
         executable=executable,
-        compute=[first, *[c.model_copy(update={"uuid": uuid4()}) for c in compute[1:]]],
-        storage=[s.model_copy(update={"uuid": uuid4(), "size_offered": _volume_size(s)}) for s in request.storage],
-        data=[d.model_copy(update={"uuid": uuid4()}) for d in request.data],
+        compute=[first, *[c.model_copy(update={"uuid": random_uuid()}) for c in compute[1:]]],
+        storage=[s.model_copy(update={"uuid": random_uuid(), "size_offered": _volume_size(s)}) for s in request.storage],
+        data=[d.model_copy(update={"uuid": random_uuid()}) for d in request.data],
         volumes=request.volumes,
         ssh_public_key=request.ssh_public_key,
         requested=request.schedule,
