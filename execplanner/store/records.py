@@ -24,30 +24,41 @@ def document(model: BaseModel) -> orjson.Fragment:
     return orjson.Fragment(model.model_dump_json())
 
 
-_INSERTS: dict[tuple[str, tuple[str, ...]], tuple[str, list[Any]]] = {}
+_PROCESSORS: dict[tuple[str, tuple[str, ...]], list[Any]] = {}
+_SQL: dict[tuple[str, tuple[str, ...], int], str] = {}
+# Rows per INSERT on SQLite: within its 32,766 bound parameters for the widest table (16 columns).
+_ROWS_PER_INSERT = 256
 
 
-def _sqlite_insert(table: Table, columns: tuple[str, ...], conn: Connection) -> tuple[str, list[Any]]:
-    """The INSERT's SQL text for these columns and each column's bind processor (as SQLAlchemy would apply it)."""
+def _sqlite_processors(table: Table, columns: tuple[str, ...], conn: Connection) -> list[Any]:
+    """Each column's bind processor, as SQLAlchemy would apply it (None: the value goes as it is)."""
     key = (table.name, columns)
-    found = _INSERTS.get(key)
+    found = _PROCESSORS.get(key)
     if found is None:
-        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-        found = sql, [table.c[name].type._cached_bind_processor(conn.dialect) for name in columns]
-        _INSERTS[key] = found
+        found = _PROCESSORS[key] = [table.c[name].type._cached_bind_processor(conn.dialect) for name in columns]
+    return found
+
+
+def _sqlite_sql(table: Table, columns: tuple[str, ...], count: int) -> str:
+    """INSERT of `count` rows in one statement (one step of SQLite's, where executemany takes one per row)."""
+    key = (table.name, columns, count)
+    found = _SQL.get(key)
+    if found is None:
+        row = f"({', '.join('?' * len(columns))})"
+        found = _SQL[key] = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {', '.join([row] * count)}"
     return found
 
 
 def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows (dicts with the same keys) in one statement. On SQLite the rows go to the driver's executemany
-    with the column types' own bind processors applied here (the same text SQLAlchemy would store), a value that
-    repeats (an offer set's instants, a few per row) processed once: a batch of offer sets writes dozens of rows,
-    and SQLAlchemy's per-row parameter handling was a third of the cost of writing them."""
+    """Insert rows (dicts with the same keys). On SQLite the values are bound here, with the column types' own bind
+    processors (the same text SQLAlchemy would store), a repeated value (an offer set's few instants) processed
+    once, and up to 256 rows go in one multi-row INSERT: SQLAlchemy's per-row parameter handling was a third of
+    the cost of writing an offer set, and the driver lets go of the GIL for every statement step it takes."""
     if conn.dialect.name != "sqlite":
         conn.execute(insert(table), rows)
         return
     columns = tuple(rows[0])
-    sql, processors = _sqlite_insert(table, columns, conn)
+    processors = _sqlite_processors(table, columns, conn)
     seen: dict[tuple[int, Any], Any] = {}
 
     def bound(index: int, value: Any) -> Any:
@@ -61,7 +72,12 @@ def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
             return seen[key]
         return process(value)
 
-    conn.exec_driver_sql(sql, [tuple(bound(i, row[name]) for i, name in enumerate(columns)) for row in rows])
+    values = [bound(i, row[name]) for row in rows for i, name in enumerate(columns)]
+    width = len(columns)
+    for first in range(0, len(rows), _ROWS_PER_INSERT):
+        count = min(_ROWS_PER_INSERT, len(rows) - first)
+        part = tuple(values[first * width : (first + count) * width])
+        conn.exec_driver_sql(_sqlite_sql(table, columns, count), part)
 
 
 def insert_offersets(conn: Connection, items: list[tuple[OfferSet, Any, str | None]]) -> None:
