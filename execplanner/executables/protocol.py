@@ -45,8 +45,43 @@ def describe_inline(request: OfferSetRequest) -> OfferSetRequest:
     return request
 
 
+# Requirements worked out from what a request's executable and resources say (no uploaded description): clients
+# ask again and again for the same thing, and working it out (image references parsed, estimates laid over the
+# defaults) was a tenth of planning an offer set. Shared, so never changed once made (`resolved` only reads it).
+_WORKED_OUT: dict[tuple[object, ...], Requirements] = {}
+_REMEMBERED = 1024
+
+
+def _asked(request: OfferSetRequest) -> tuple[object, ...]:
+    """Everything of the request `requirements_for` reads when there is no description."""
+    executable, image = request.executable, request.executable.image
+    first = request.compute[0] if request.compute else None
+    return (
+        executable.kind,
+        executable.name,
+        (tuple(image.locations), image.digest) if image else None,
+        tuple((p.internal, p.protocol, p.path, p.access) for p in executable.ports),
+        (first.cores.min, first.cores.max, first.memory.min, first.memory.max, first.gpus.min) if first else None,
+        request.schedule.duration_min,
+    )
+
+
 def requirements_for(request: OfferSetRequest) -> Requirements:
-    """Map a protocol executable (plus the request's resources) to the normalised `Requirements`."""
+    """Map a protocol executable (plus the request's resources) to the normalised `Requirements`. The same object
+    for requests that ask the same: treat it as read-only."""
+    if request.described is not None:
+        return _requirements_for(request)
+    key = _asked(request)
+    found = _WORKED_OUT.get(key)
+    if found is None:
+        found = _requirements_for(request)  # an invalid image raises here, every time: nothing is remembered
+        if len(_WORKED_OUT) >= _REMEMBERED:
+            _WORKED_OUT.clear()
+        _WORKED_OUT[key] = found
+    return found
+
+
+def _requirements_for(request: OfferSetRequest) -> Requirements:
     executable = request.executable
     if request.described is not None:
         requirements = request.described.model_copy(deep=True)
