@@ -1,9 +1,10 @@
 """Reading request bodies and writing responses in the negotiated format — the API's edge codecs.
 
 The event loop only waits: a body is read under a deadline (a client trickling it is cut off with a 408), and
-parsing and XSD validation run off the loop, bounded by the document limits and their own deadline (except a JSON
-body of a few KB, which is read on the loop in less time than a thread hop takes): a small body in a worker thread, a body of `parse_process_min_bytes` or more in a parser process (api/workers.py), where
-pure-Python parsing cannot hold the service's GIL.
+parsing and XSD validation run off the loop, bounded by the document limits and their own deadline: a small body
+in a worker thread, a body of `parse_process_min_bytes` or more in a parser process (api/workers.py), where
+pure-Python parsing cannot hold the service's GIL. A JSON body of a few KB is the exception: it is read on the loop,
+in less time than the hop to a worker thread takes.
 """
 
 from __future__ import annotations

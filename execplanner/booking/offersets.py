@@ -67,7 +67,9 @@ def offered_session(
         dialect=request.dialect,
         executable=executable,
         compute=[first, *[c.model_copy(update={"uuid": random_uuid()}) for c in compute[1:]]],
-        storage=[s.model_copy(update={"uuid": random_uuid(), "size_offered": _volume_size(s)}) for s in request.storage],
+        storage=[
+            s.model_copy(update={"uuid": random_uuid(), "size_offered": _volume_size(s)}) for s in request.storage
+        ],
         data=[d.model_copy(update={"uuid": random_uuid()}) for d in request.data],
         volumes=request.volumes,
         ssh_public_key=request.ssh_public_key,

@@ -10,8 +10,8 @@ never compete with each other for room: each is checked against what others hold
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime, timedelta, tzinfo
+from functools import lru_cache
 
 from execplanner.model.capacity import Usage
 from execplanner.model.documents import ExecutableKind, MinMax, Placement, ScheduleBlock, ScheduleOffer
