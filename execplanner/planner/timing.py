@@ -9,13 +9,14 @@ never compete with each other for room: each is checked against what others hold
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
 
 from execplanner.model.capacity import Usage
 from execplanner.model.documents import ExecutableKind, MinMax, Placement, ScheduleBlock, ScheduleOffer
-from execplanner.planner.calendar import Calendar, ceiling_for, shortfall
+from execplanner.planner.calendar import Calendar, Ceiling, ceiling_for, shortfall
 from execplanner.planner.match import Fit, floating_ips_of
 from execplanner.planner.needs import Needs
 from execplanner.planner.plan import Offer
@@ -108,9 +109,10 @@ def fits_at(fit: Fit, calendar: Calendar, need: Usage, start: datetime, length: 
 def feasible_starts(fit: Fit, calendar: Calendar, needs: Needs, spans: list[Span], count: int) -> list[datetime]:
     """The first `count` candidate starts, at least START_STEP apart (a choice of times, not of seconds), at
     which this site has room for the whole hold."""
-    need, length = need_of(fit, needs), held_for(needs)
+    need_and_ceiling = _remembered("ceiling", fit, needs, None, lambda: _need_and_ceiling(fit, needs))
+    ceiling: Ceiling = need_and_ceiling[1]  # type: ignore[index]
     found: list[datetime] = []
-    for start in calendar.feasible(_candidates(spans, calendar), length, ceiling_for(fit.site_vo.quota, need)):
+    for start in calendar.feasible(_candidates(spans, calendar), held_for(needs), ceiling):
         if found and start < found[-1] + START_STEP:
             continue
         found.append(start)
@@ -137,20 +139,40 @@ def choose(options: list[tuple[Fit, list[datetime]]], needs: Needs, vo: str, lim
     return [offer(options[j][0], options[j][1][i], needs, vo) for i, j in pairs[:limit]]
 
 
-# The parts of an offer repeat across requests: a site's placement for one shape of need, the schedule of a start
-# on the hourly grid, a flavor's cores and memory. Each is built (and validated) once and shared: offers and the
-# sessions made from them are never changed in place (a phase change writes a new document).
-_PLACEMENTS: dict[tuple[int, str, int, int], tuple[Fit, Placement]] = {}
+# What follows from a site's fit and a shape of need repeats across requests: the need and the ceiling it is checked
+# against, the placement, the schedule of a start on the hourly grid, a flavor's cores and memory. Each is built
+# (and validated) once and shared: offers and the sessions made from them are never changed in place (a phase
+# change writes a new document). Fits are kept by the planner's match cache for as long as the catalogue lasts.
+_PER_FIT: dict[tuple[object, ...], tuple[Fit, object]] = {}
 _CACHED = 4096
 
 
-def _placement(fit: Fit, needs: Needs, vo: str) -> Placement:
-    key = (id(fit), vo, needs.volumes, needs.volume_gib)
-    found = _PLACEMENTS.get(key)
+def _remembered(what: str, fit: Fit, needs: Needs, extra: object, build: Callable[[], object]) -> object:
+    key = (what, id(fit), needs.volumes, needs.volume_gib, extra)
+    found = _PER_FIT.get(key)
     if found is not None and found[0] is fit:  # the same Fit object, not one that reused a dead one's id
         return found[1]
+    value = build()
+    if len(_PER_FIT) >= _CACHED:  # catalogue reloads leave old fits behind: start again rather than grow
+        _PER_FIT.clear()
+    _PER_FIT[key] = (fit, value)  # keeps `fit` alive, so its id cannot be reused while the entry exists
+    return value
+
+
+def _need_and_ceiling(fit: Fit, needs: Needs) -> tuple[Usage, Ceiling]:
+    need = need_of(fit, needs)
+    return need, ceiling_for(fit.site_vo.quota, need)
+
+
+def _placement(fit: Fit, needs: Needs, vo: str) -> Placement:
+    placement = _remembered("placement", fit, needs, vo, lambda: _new_placement(fit, needs, vo))
+    assert isinstance(placement, Placement)
+    return placement
+
+
+def _new_placement(fit: Fit, needs: Needs, vo: str) -> Placement:
     flavor = fit.flavor
-    placement = Placement(
+    return Placement(
         site=fit.site.name,
         vo=vo,
         project_id=fit.site_vo.project_id,
@@ -169,10 +191,6 @@ def _placement(fit: Fit, needs: Needs, vo: str) -> Placement:
         volumes=needs.volumes,
         volume_gib=needs.volume_gib,
     )
-    if len(_PLACEMENTS) >= _CACHED:  # catalogue reloads leave old fits behind: start again rather than grow
-        _PLACEMENTS.clear()
-    _PLACEMENTS[key] = (fit, placement)  # keeps `fit` alive, so its id cannot be reused while the entry exists
-    return placement
 
 
 @lru_cache(maxsize=_CACHED)
