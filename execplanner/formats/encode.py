@@ -41,6 +41,9 @@ _instant = lru_cache(maxsize=4096)(format_instant)
 _duration = lru_cache(maxsize=256)(format_duration)
 _executable_uri = lru_cache(maxsize=256)(uris.canonical_executable_uri)
 _component_uri = lru_cache(maxsize=64)(uris.component_uri)
+# Each uuid of an answer is written several times (a session's in its href and identity, a component's in its
+# fragment and identity): its text is made once.
+_text = lru_cache(maxsize=1024)(str)
 
 
 def _identity(
@@ -48,10 +51,10 @@ def _identity(
 ) -> dict[str, Any]:
     created_text = _instant(created) if created else None
     if dialect is Dialect.CALYCOPIS_2026:
-        meta = {"uuid": str(uuid) if uuid else None, "name": name, "url": href, "created": created_text}
+        meta = {"uuid": _text(uuid) if uuid else None, "name": name, "url": href, "created": created_text}
         meta = {k: v for k, v in meta.items() if v is not None}
         return {"kind": uri, "meta": meta} if meta else {"kind": uri}
-    ident = {"type": uri, "uuid": str(uuid) if uuid else None, "name": name, "created": created_text, "href": href}
+    ident = {"type": uri, "uuid": _text(uuid) if uuid else None, "name": name, "created": created_text, "href": href}
     return {k: v for k, v in ident.items() if v is not None}
 
 
@@ -82,7 +85,7 @@ def _component(
 
 def _drop_none(mapping: dict[str, Any]) -> dict[str, Any]:
     """The mapping without its None, [] and {} values (falsy values such as 0, False and '' stay)."""
-    return {k: v for k, v in mapping.items() if v is not None and (v or not isinstance(v, (list, dict)))}
+    return {k: v for k, v in mapping.items() if v or (v is not None and not isinstance(v, (list, dict)))}
 
 
 _PHASE_WORDS_2025 = re.compile(r"\b(" + "|".join(p.value for p in PHASE_ALIASES_2025) + r")\b")
@@ -250,7 +253,7 @@ def _compute_tree(
     named: AbstractSet[str] = frozenset(),
     owner: _Owner | None = None,
 ) -> dict[str, Any]:
-    out = _component(dialect, "compute", compute.uuid, compute.name, owner, f"compute-{compute.uuid}")
+    out = _component(dialect, "compute", compute.uuid, compute.name, owner, f"compute-{_text(compute.uuid)}")
     volumes = _compute_volumes(compute, dialect, named, owner)
     if dialect is Dialect.CALYCOPIS_2026:
         cores = compute.cores_offered or compute.cores
@@ -331,7 +334,7 @@ def offerset_name(offerset: OfferSet) -> str | None:
 
 def session_tree(session: Session, base_url: str, options: Iterable[Phase]) -> dict[str, Any]:
     dialect = session.dialect
-    href = f"{base_url}/sessions/{session.uuid}"
+    href = f"{base_url}/sessions/{_text(session.uuid)}"
     out = _identity(dialect, _component_uri("session", dialect), session.uuid, session.name, session.created, href)
     option_values = [phase_name(p, dialect) for p in options]
     option_key = "kind" if dialect is Dialect.CALYCOPIS_2026 else "type"
@@ -395,7 +398,7 @@ def offerset_tree(
     offerset: OfferSet, base_url: str, options_for: Callable[[Session], Iterable[Phase]]
 ) -> dict[str, Any]:
     dialect = offerset.dialect
-    href = f"{base_url}/offersets/{offerset.uuid}"
+    href = f"{base_url}/offersets/{_text(offerset.uuid)}"
     out = _identity(
         dialect, _component_uri("offerset", dialect), offerset.uuid, offerset_name(offerset), offerset.created, href
     )
