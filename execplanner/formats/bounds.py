@@ -116,7 +116,47 @@ def check_shape(tree: Any, limits: DocumentLimits) -> None:
 
 
 def check_values(tree: Any, where: str = "") -> None:
-    """Refuse (400, naming the field) any value that some format or database could not carry."""
+    """Refuse (400, naming the field) any value that some format or database could not carry. A first pass only
+    looks; the field's name is worked out (a second pass) only for a document that has such a value."""
+    if _carriable(tree, False):
+        return
+    _check_values(tree, where)
+    raise InvalidRequest("the document holds a value no format can carry")  # not reached: both passes agree
+
+
+def _carriable(value: Any, one_line: bool) -> bool:
+    """True when `_check_values` would accept `value`: the same tests, without naming fields."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                if _UNCARRIABLE.search(key) or _LINE_BREAKS.search(key):
+                    return False
+            elif not isinstance(key, _CARRIABLE_KEYS):
+                return False
+            if not _carriable(item, str(key) in ONE_LINE_FIELDS):
+                return False
+        return True
+    if isinstance(value, list):
+        return all(_carriable(item, False) for item in value)
+    if isinstance(value, str):
+        return not (_UNCARRIABLE.search(value) or (one_line and _LINE_BREAKS.search(value)))
+    return _scalar_carriable(value)
+
+
+def _scalar_carriable(value: Any) -> bool:
+    if isinstance(value, OversizedInteger):
+        return False
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return abs(value) <= MAX_INTEGER
+    if isinstance(value, float):
+        return math.isfinite(value) and abs(value) <= MAX_INTEGER
+    return isinstance(value, _CARRIABLE_SCALARS)
+
+
+def _check_values(tree: Any, where: str = "") -> None:
+    """Raise, naming the field, for the first value `_carriable` refuses."""
     if isinstance(tree, dict):
         for key, item in tree.items():
             field = f"{where}.{key}" if where else str(key)
@@ -127,14 +167,14 @@ def check_values(tree: Any, where: str = "") -> None:
             _check_field(item, field, str(key) in ONE_LINE_FIELDS)
     elif isinstance(tree, list):
         for index, item in enumerate(tree):
-            check_values(item, f"{where}[{index}]")
+            _check_values(item, f"{where}[{index}]")
     else:
         _check_field(tree, where or "document", False)
 
 
 def _check_field(value: Any, field: str, one_line: bool) -> None:
     if isinstance(value, dict | list):
-        check_values(value, field)
+        _check_values(value, field)
     elif isinstance(value, str):
         _check_text(value, field, one_line=one_line)
     elif isinstance(value, OversizedInteger):
