@@ -82,14 +82,82 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
+class WriterQueue:
+    """SQLite's one writer at a time, for the threads of this process: they queue here in arrival order rather
+    than spinning in SQLite's busy handler (other processes on the same file still use busy_timeout). An urgent
+    writer (the scheduler, whose lateness is an offer expiring late) goes before every ordinary one waiting, so
+    it waits for the transaction in progress only, not for the queue of request writes behind it."""
+
+    def __init__(self) -> None:
+        mutex = threading.Lock()
+        self._ordinary = threading.Condition(mutex)
+        self._urgent = threading.Condition(mutex)
+        self._held = False
+        self._urgent_waiting = 0
+        self._ordinary_waiting = 0
+
+    @property
+    def waiting(self) -> tuple[int, int]:
+        """How many ordinary and how many urgent writers are waiting now."""
+        with self._ordinary:
+            return self._ordinary_waiting, self._urgent_waiting
+
+    @contextmanager
+    def hold(self, urgent: bool = False) -> Iterator[None]:
+        self._acquire(urgent)
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _acquire(self, urgent: bool) -> None:
+        if urgent:
+            with self._urgent:
+                self._urgent_waiting += 1
+                try:
+                    self._urgent.wait_for(lambda: not self._held)
+                finally:
+                    self._urgent_waiting -= 1
+                self._held = True
+            return
+        with self._ordinary:
+            self._ordinary_waiting += 1
+            try:
+                self._ordinary.wait_for(lambda: not self._held and not self._urgent_waiting)
+            finally:
+                self._ordinary_waiting -= 1
+            self._held = True
+
+    def _release(self) -> None:
+        with self._ordinary:
+            self._held = False
+            if self._urgent_waiting:
+                self._urgent.notify()
+            else:
+                self._ordinary.notify()
+
+
 class Store:
     """One database, shared by every request handler and the scheduler of this process."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, writers: WriterQueue | None = None, *, urgent: bool = False) -> None:
         self.engine = engine
-        # SQLite has one writer at a time: threads of this process queue here, fairly, rather than
-        # spinning in SQLite's busy handler (other processes on the same file still use busy_timeout).
-        self._writer = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        if engine.dialect.name == "sqlite":
+            writers = writers or WriterQueue()
+        self.writers = writers  # SQLite's writer queue (None on PostgreSQL)
+        self._urgent = urgent
+
+    def background(self) -> Store:
+        """The same database for one background thread (the scheduler): a connection of its own, so that it
+        never waits for a pool that request handlers have taken, and first in SQLite's writer queue. One of the
+        `connections` that `open` was given is kept for it. Close it when the thread is done."""
+        url = self.engine.url
+        if self.engine.dialect.name == "sqlite" and url.database in {None, "", ":memory:"}:
+            return Store(self.engine, self.writers, urgent=True)  # a private database: only this engine sees it
+        engine = create_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True, **_JSON)
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine)
+        return Store(engine, self.writers, urgent=True)
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True, connections: int = 30) -> Store:
@@ -106,9 +174,10 @@ class Store:
                 engine = create_engine(url, pool_size=24, max_overflow=24, pool_timeout=60, **_JSON)
                 _configure_sqlite(engine)
             else:
-                kept = max(1, connections // 3)  # the server's max_connections is shared by every replica: a setting
+                shared = max(1, connections - 1)  # one for `background()`, the scheduler's
+                kept = max(1, shared // 3)  # the server's max_connections is shared by every replica: a setting
                 engine = create_engine(
-                    url, pool_size=kept, max_overflow=connections - kept, pool_pre_ping=True, pool_timeout=60, **_JSON
+                    url, pool_size=kept, max_overflow=shared - kept, pool_pre_ping=True, pool_timeout=60, **_JSON
                 )
             store = cls(engine)
             if migrate:
@@ -135,7 +204,8 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A read-write transaction; on SQLite it holds the database's write lock from its start."""
-        with self._writer, self.engine.begin() as connection:
+        writing = self.writers.hold(self._urgent) if self.writers is not None else contextlib.nullcontext()
+        with writing, self.engine.begin() as connection:
             yield connection
 
     def run(self, work: Callable[[Connection], T], *, attempts: int = ATTEMPTS) -> T:
