@@ -101,12 +101,15 @@ class Settings(BaseModel):
         30,
         ge=2,
         le=1000,
-        description="Most database connections this process opens (PostgreSQL; a third kept open, the rest on demand).",
+        description="Most database connections this process opens (PostgreSQL; one is the scheduler's; of the "
+        "others a third kept open, the rest on demand).",
     )
     offer_expiry_seconds: int = Field(300, gt=0, description="How long an offer holds its capacity.")
     max_offers: int = Field(4, ge=1, le=32, description="Most offers in one offer set.")
     default_vo: str = Field("vo.access.egi.eu", description="VO assumed when neither request nor token names one.")
-    scheduler_interval: float = Field(0.25, gt=0, description="Seconds between scheduler passes.")
+    scheduler_interval: float = Field(
+        0.25, gt=0, description="Longest the scheduler sleeps between passes (it wakes when something falls due)."
+    )
     scheduler: bool = Field(True, description="Run the background scheduler loop in this process.")
     broker_standard_id: str = Field(
         "ivo://ivoa.net/std/ExecutionBroker#offersets-1.0",

@@ -53,7 +53,7 @@ CLOUD_CALLS = Counter(
 )
 SCHEDULER_PASS_SECONDS = Histogram(
     "execplanner_scheduler_pass_duration_seconds",
-    "How long one scheduler pass (expiring due offers, driving sessions) took.",
+    "How long one scheduler pass (expiring due offers, ending holds that are over) took.",
     buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0),
 )
 SCHEDULER_LAST_PASS = Gauge(
@@ -63,6 +63,11 @@ SCHEDULER_LAST_PASS = Gauge(
 SCHEDULER_LAG = Gauge(
     "execplanner_scheduler_lag_seconds",
     "How long after its expiry this process's last scheduler pass expired its most overdue offer.",
+)
+EXPIRY_LAG = Histogram(
+    "execplanner_offer_expiry_lag_seconds",
+    "How long after its `expires` each offer this process expired was written EXPIRED (issue #16.7: under 1 s).",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0),
 )
 SCHEDULER_IDLE = Gauge(
     "execplanner_scheduler_since_last_pass_seconds",

@@ -92,17 +92,18 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.store = Store.open(settings.database_url, connections=settings.database_connections)
         app.state.started_at = datetime.now(UTC).replace(microsecond=0)
-        app.state.writer = OfferSetWriter(app.state.store, app.state.planner)
-        app.state.writer.start()
-        _reload_on_sighup(app)
-        stop = asyncio.Event()
-        task = (
-            asyncio.create_task(
-                scheduler.run(app.state.store, settings.scheduler_interval, stop, app.state.scheduler_status)
-            )
+        expiry = (
+            scheduler.Scheduler(app.state.store, settings.scheduler_interval, app.state.scheduler_status)
             if settings.scheduler
             else None
         )
+        app.state.writer = OfferSetWriter(
+            app.state.store, app.state.planner, expiring=expiry.expiring if expiry else None
+        )
+        app.state.writer.start()
+        _reload_on_sighup(app)
+        stop = asyncio.Event()
+        task = asyncio.create_task(expiry.run(stop)) if expiry is not None else None
         driving = launching.start(app.state.store, stop) if settings.scheduler else None
         log.info("service_started database=%s", app.state.store.engine.url.render_as_string(hide_password=True))
         try:

@@ -9,7 +9,9 @@ import asyncio
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from execplanner.booking.commitments import CommitmentsCache
 from execplanner.booking.offersets import Ask, create_offersets
@@ -44,10 +46,19 @@ def _settle_all(settled: list[tuple[asyncio.Future[OfferSet], OfferSet | BaseExc
 class OfferSetWriter:
     """The one thread of this process that plans and stores offer sets."""
 
-    def __init__(self, store: Store, planner: Planner, max_batch: int = 64) -> None:
+    def __init__(
+        self,
+        store: Store,
+        planner: Planner,
+        max_batch: int = 64,
+        expiring: Callable[[datetime], None] | None = None,
+    ) -> None:
+        """`expiring` is told, after each batch is stored, when the earliest offer of the batch expires (the
+        scheduler wakes for it)."""
         self._store = store
         self._planner = planner
         self._max_batch = max_batch
+        self._expiring = expiring
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="offerset-writer", daemon=True)
         self._commitments = CommitmentsCache()  # the live holds between batches; only this thread touches it
@@ -94,6 +105,15 @@ class OfferSetWriter:
                 continue
             results = self._store_batch([p.ask for p in batch])
             self._answer(batch, results)
+            self._tell_expiry(results)
+
+    def _tell_expiry(self, results: list[OfferSet | Exception]) -> None:
+        soonest = min((r.expires for r in results if isinstance(r, OfferSet) and r.expires), default=None)
+        if soonest is not None and self._expiring is not None:
+            try:
+                self._expiring(soonest)
+            except Exception:  # noqa: BLE001 — the scheduler's interval still finds the offers
+                log.exception("expiry_notice_failed")
 
     @staticmethod
     def _answer(batch: list[_Pending], results: list[OfferSet | Exception]) -> None:

@@ -1,14 +1,22 @@
 """The background loop: expires offers on time and ends holds whose interval is over, whether or not anything
 is launched, so capacity comes back by itself. Safe in many replicas at once: each pass claims a batch of due
 rows with `FOR UPDATE SKIP LOCKED` (PostgreSQL), so replicas share the work instead of queueing on it, and every
-phase change is still the conditional UPDATE of `transitions`."""
+phase change is still the conditional UPDATE of `transitions`.
+
+On time (issue #16.7): the loop runs in a thread of its own, on a database connection of its own, first in
+SQLite's writer queue, and sleeps until the next offer expires or hold ends rather than for a fixed interval
+(`interval` is only the longest it sleeps: what another replica booked meanwhile is seen by then). The booking
+writer tells it of offers it has just stored (`expiring`), so even an offer that expires sooner than `interval`
+is expired on time. An expiry is stamped with the instant it is written, not the instant the pass began, so the
+lag in the transitions is the lag there was."""
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures as cf
-import contextlib
 import logging
+import math
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,6 +31,10 @@ from execplanner.store.database import Store
 log = logging.getLogger("execplanner.scheduler")
 BATCH = 500
 EXPIRED = "offer not accepted before it expired"
+# Work due but not claimed (another replica has it, or a client's accept holds the offer): look again this soon.
+RETRY_SECONDS = 0.05
+# Wake this long after the instant something falls due, not before it: the two clocks compared are not one.
+SLACK_SECONDS = 0.002
 
 
 @dataclass
@@ -40,58 +52,136 @@ def _now() -> datetime:
 
 
 def expire_due(store: Store, now: datetime | None = None, status: SchedulerStatus | None = None) -> int:
-    """Expire every offer whose `expires` has passed, in batches; returns how many this call expired."""
-    now = now or _now()
+    """Expire every offer whose `expires` has passed, in batches; returns how many this call expired. Without
+    `now`, each batch claims what is due once its transaction has begun (the connection and, on SQLite, the
+    write lock are its own) and is stamped with the instant it is written."""
     total = 0
     while True:
 
-        def batch(conn: Connection) -> tuple[int, datetime | None]:
-            claimed = records.claim_due_offers(conn, now, BATCH)
-            moved = apply_many(conn, [u for u, _ in claimed], Phase.OFFERED, Phase.EXPIRED, EXPIRED, now)
-            return len(moved), min((e for _, e in claimed), default=None)
+        def batch(conn: Connection) -> list[tuple[datetime, datetime]]:
+            claimed = dict(records.claim_due_offers(conn, now or _now(), BATCH))
+            at = now or _now()
+            moved = apply_many(conn, list(claimed), Phase.OFFERED, Phase.EXPIRED, EXPIRED, at)
+            return [(claimed[u], at) for u in moved]
 
-        count, oldest = store.run(batch)
-        total += count
-        if status is not None and oldest is not None:
-            status.lag_seconds = max(status.lag_seconds, (_now() - oldest).total_seconds())
-        if count < BATCH:
+        expired = store.run(batch)
+        total += len(expired)
+        done = _now()
+        for expires, _ in expired:
+            metrics.EXPIRY_LAG.observe(max(0.0, (done - expires).total_seconds()))
+        if status is not None and expired:
+            oldest = min(expires for expires, _ in expired)
+            status.lag_seconds = max(status.lag_seconds, (done - oldest).total_seconds())
+        if len(expired) < BATCH:
             return total
 
 
 def end_overdue_holds(store: Store, now: datetime | None = None) -> int:
     """End every hold whose interval (to the end of releasing) is over; returns how many."""
-    now = now or _now()
     total = 0
     while True:
-        count = store.run(lambda conn: records.end_overdue_holds(conn, now, BATCH))
+        count = store.run(lambda conn: records.end_overdue_holds(conn, now or _now(), BATCH))
         total += count
         if count < BATCH:
             return total
 
 
-def one_pass(store: Store, status: SchedulerStatus) -> None:
+def next_due(store: Store) -> tuple[datetime | None, datetime | None]:
+    """When the next offer expires and the next hold ends (either may be past): one read, which on SQLite
+    does not wait for the writer."""
+    with store.reading() as conn:
+        return records.next_expiry(conn), records.next_hold_end(conn)
+
+
+def one_pass(store: Store, status: SchedulerStatus) -> datetime | None:
+    """Expire the offers that are due and end the holds that are over, taking the write lock only when there is
+    something to do; returns when the next offer expires or hold ends (past: due and left to someone else;
+    None: nothing pending)."""
     status.lag_seconds = 0.0
-    status.expired += expire_due(store, status=status)
-    status.holds_ended += end_overdue_holds(store)
+    expiry, end = next_due(store)
+    now = _now()
+    due = False
+    if expiry is not None and expiry <= now:
+        status.expired += expire_due(store, status=status)
+        due = True
+    if end is not None and end <= now:
+        status.holds_ended += end_overdue_holds(store)
+        due = True
+    if due:
+        expiry, end = next_due(store)
     status.passes += 1
+    return min((t for t in (expiry, end) if t is not None), default=None)
 
 
-async def run(store: Store, interval: float, stop: asyncio.Event, status: SchedulerStatus | None = None) -> None:
-    """Run passes until `stop` is set; a failing pass is logged and the loop goes on."""
-    status = status or SchedulerStatus()
-    loop = asyncio.get_running_loop()
-    # A thread of its own, as the launch driver has: in the shared request thread pool a pass queued behind
-    # clients' requests, and under 500 clients offers expired up to 2.1 s after `expires` (issue #16.7).
-    passes = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="scheduler-pass")
-    try:
-        while not stop.is_set():
-            try:
-                with metrics.SCHEDULER_PASS_SECONDS.time():
-                    await loop.run_in_executor(passes, one_pass, store, status)
-                metrics.SCHEDULER_LAST_PASS.set_to_current_time()
-            except Exception:  # noqa: BLE001 — the loop must survive a bad pass (e.g. database restarting)
-                log.exception("scheduler_pass_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-    finally:
-        passes.shutdown(wait=False)
+class Scheduler:
+    """The loop of one process. `run` (on the event loop) starts it in a thread of its own and stops it when
+    `stop` is set; `expiring` (any thread) says an offer was just stored that expires at a given instant."""
+
+    def __init__(self, store: Store, interval: float, status: SchedulerStatus | None = None) -> None:
+        self.store = store
+        self.interval = interval
+        self.status = status or SchedulerStatus()
+        self._changed = threading.Condition()
+        self._soonest = math.inf  # monotonic instant of the earliest expiry told since the current pass began
+        self._stopping = False
+
+    def expiring(self, at: datetime) -> None:
+        """Wake for an offer that expires `at`, if that is before the next pass (the booking writer calls this
+        once per batch it stores, with the batch's earliest expiry)."""
+        due = time.monotonic() + (at - _now()).total_seconds() + SLACK_SECONDS
+        with self._changed:
+            if due < self._soonest:
+                self._soonest = due
+                self._changed.notify()
+
+    def stop(self) -> None:
+        with self._changed:
+            self._stopping = True
+            self._changed.notify()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Passes in a thread of its own (in the shared request thread pool a pass queued behind clients'
+        requests, and under 500 clients offers expired up to 2.1 s late), until `stop` is set."""
+        thread = threading.Thread(target=self.run_forever, name="scheduler", daemon=True)
+        thread.start()
+        try:
+            await stop.wait()
+        finally:
+            self.stop()
+            await asyncio.get_running_loop().run_in_executor(None, thread.join)
+
+    def run_forever(self) -> None:
+        """Passes until `stop()`, on a connection of the loop's own; a failing pass is logged and the loop goes on."""
+        store = self.store.background()
+        try:
+            while self._sleep_until(self._pass(store)):
+                pass
+        finally:
+            store.close()
+
+    def _pass(self, store: Store) -> float:
+        """One pass; returns the monotonic instant of the next."""
+        with self._changed:
+            self._soonest = math.inf  # what was stored before the pass reads the database, the pass sees
+        try:
+            with metrics.SCHEDULER_PASS_SECONDS.time():
+                upcoming = one_pass(store, self.status)
+            metrics.SCHEDULER_LAST_PASS.set_to_current_time()
+        except Exception:  # noqa: BLE001 — the loop must survive a bad pass (e.g. database restarting)
+            log.exception("scheduler_pass_failed")
+            upcoming = None
+        wait = self.interval
+        if upcoming is not None:
+            left = (upcoming - _now()).total_seconds()
+            wait = min(wait, left + SLACK_SECONDS if left > 0 else RETRY_SECONDS)
+        return time.monotonic() + wait
+
+    def _sleep_until(self, instant: float) -> bool:
+        """Sleep until `instant` or an earlier expiry told meanwhile; False once stopped."""
+        with self._changed:
+            while not self._stopping:
+                left = min(instant, self._soonest) - time.monotonic()
+                if left <= 0:
+                    return True
+                self._changed.wait(left)
+            return False

@@ -430,5 +430,12 @@ def oldest_due(conn: Connection, now: datetime) -> datetime | None:
 
 
 def next_expiry(conn: Connection) -> datetime | None:
+    """The earliest `expires` of an offer still OFFERED, due or not (index ix_sessions_phase_expires)."""
     c = tables.sessions.c
     return conn.execute(select(c.expires).where(c.phase == Phase.OFFERED.value).order_by(c.expires).limit(1)).scalar()
+
+
+def next_hold_end(conn: Connection) -> datetime | None:
+    """The earliest end of a hold still in the calendar, over or not (index ix_holds_ends)."""
+    h = tables.holds.c
+    return conn.execute(select(h.ends).order_by(h.ends).limit(1)).scalar()
