@@ -121,13 +121,13 @@ def _load(servers: list, database: str, catalogue: Catalogue, expiry_within: flo
 def test_500_clients_on_one_sqlite_server(service_factory, federation, tmp_path):
     env, catalogue = federation
     server = service_factory(data_dir=tmp_path / "load", **env)
-    _load([server], f"sqlite:///{tmp_path / 'load' / 'execplanner.sqlite'}", catalogue)
+    _load([server], f"sqlite:///{tmp_path / 'load' / 'execplanner.sqlite'}", catalogue, expiry_within=1.0)
 
 
 def test_500_clients_on_one_postgresql_server(service_factory, federation, postgres_url_fresh):
     env, catalogue = federation
     server = service_factory(database=postgres_url_fresh, EXECPLANNER_DATABASE_CONNECTIONS="10", **env)
-    _load([server], postgres_url_fresh, catalogue)
+    _load([server], postgres_url_fresh, catalogue, expiry_within=1.0)
 
 
 def test_500_clients_on_two_replicas_of_one_postgresql_database(service_factory, federation, postgres_url_fresh):
@@ -135,4 +135,4 @@ def test_500_clients_on_two_replicas_of_one_postgresql_database(service_factory,
     replicas = [
         service_factory(database=postgres_url_fresh, EXECPLANNER_DATABASE_CONNECTIONS="6", **env) for _ in range(2)
     ]
-    _load(replicas, postgres_url_fresh, catalogue)
+    _load(replicas, postgres_url_fresh, catalogue, expiry_within=1.0)
