@@ -109,35 +109,43 @@ def _capacity(args: argparse.Namespace) -> list[Row]:
     return [_capacity_row(*figure, flat) for figure in CAPACITY_FIGURES]
 
 
+def _launch_rows(boot: float, median: float, p95: float, burst: tuple[str, ...], first: bool) -> list[Row]:
+    """The rows of one of bench/launch.py's runs: the first at a short boot (its burst a stress figure, not
+    judged), the second at a realistic one (its burst judged against 2×)."""
+    generator = "bench/launch.py (python requests), simulated federation"
+    label = f"{boot:g} s boot"
+    base = "simulated boot delay"
+    count, _, together, one = burst
+    rows = [
+        Row("launch", f"ACCEPTED→AVAILABLE overhead, {label}, median", median, "s", boot, base, generator, "<= 1 s"),
+        Row("launch", f"ACCEPTED→AVAILABLE overhead, {label}, p95", p95, "s", boot, base, generator, "<= 1 s"),
+    ]
+    rows[0].ok, rows[1].ok = median <= 1.0, p95 <= 1.0
+    name = f"{count} concurrent launches, {label}"
+    if first:
+        stress = Row("launch", f"stress: {name}", float(together), "s", float(one), "one launch alone", generator)
+        stress.note = f"CPU-bound on {os.cpu_count()} cores: not judged (the 2x target is judged at the realistic boot)"
+        return [*rows, stress]
+    judged = Row("launch", name, float(together), "s", float(one), "one launch alone", generator, "<= 2x")
+    judged.ok = (judged.ratio or 0) <= 2.0
+    return [*rows, judged]
+
+
 def _launch(args: argparse.Namespace) -> list[Row]:
-    argv = ["--launches", "3", "--concurrent", "5"] if args.quick else []
-    output, why = _script("launch.py", argv, timeout=1800)
-    name = "ACCEPTED→AVAILABLE overhead beyond the boot delay, median"
+    quick = ["--launches", "3", "--concurrent", "5", "--realistic-boot", "3", "--realistic-launches", "2"]
+    output, why = _script("launch.py", quick if args.quick else [], timeout=1800)
+    name = "ACCEPTED→AVAILABLE overhead beyond the boot delay"
     if output is None:
         return [missing("launch", name, why)]
     flat = " ".join(output.split())
-    generator = "bench/launch.py (python requests), simulated federation"
-    found = re.search(r"beyond a ([\d.]+) s boot: median ([\d.]+) s, p95 ([\d.]+) s", flat)
-    burst = re.search(r"(\d+) concurrent launches: ([\d.]+) s; one launch: ([\d.]+) s", flat)
-    if found is None or burst is None:
-        return [Row("launch", name, None, "", generator=generator, note=f"output not understood: {flat[-300:]}")]
-    boot, median, p95 = (float(g) for g in found.groups())
-    count, together, one = burst.groups()
-    rows = [
-        Row("launch", name, median, "s", boot, "simulated boot delay", generator, "<= 1 s", median <= 1.0),
-        Row("launch", "ACCEPTED→AVAILABLE overhead, p95", p95, "s", boot, "simulated boot delay", generator),
-        Row(
-            "launch",
-            f"{count} concurrent launches",
-            float(together),
-            "s",
-            float(one),
-            "one launch alone",
-            generator,
-            "<= 2x",
-        ),
-    ]
-    rows[2].ok = (rows[2].ratio or 0) <= 2.0
+    overheads = re.findall(r"beyond a ([\d.]+) s boot: median ([\d.]+) s, p95 ([\d.]+) s", flat)
+    bursts = re.findall(r"(\d+) concurrent launches at a ([\d.]+) s boot: ([\d.]+) s; one launch: ([\d.]+) s", flat)
+    if not overheads or len(overheads) != len(bursts):
+        return [Row("launch", name, None, "", note=f"output not understood: {flat[-300:]}")]
+    rows: list[Row] = []
+    for index, (found, burst) in enumerate(zip(overheads, bursts, strict=True)):
+        boot, median, p95 = (float(g) for g in found)
+        rows += _launch_rows(boot, median, p95, burst, first=index == 0)
     return rows
 
 
