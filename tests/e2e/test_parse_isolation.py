@@ -17,9 +17,6 @@ import pytest
 import requests
 from hostile import NOTEBOOK, HealthProbe, serving, xml_unknown_elements
 
-# Latency bounds (/healthz within 100 ms): beside no other test of an xdist run (docs/testing.md).
-pytestmark = pytest.mark.alone
-
 HEALTHZ_WITHIN = 0.100
 LIMIT = 1024 * 1024
 MULTIPART = "multipart/form-data; boundary=XyZ"
@@ -98,6 +95,7 @@ def own_process(request, tmp_path_factory, roomy_catalogue):
         yield base_url, process
 
 
+@pytest.mark.alone  # a latency bound (/healthz within 100 ms): beside no other test of an xdist run (docs/testing.md)
 @pytest.mark.parametrize("path,body,content_type", HOSTILE)
 def test_healthz_answers_while_a_1mb_hostile_body_is_refused(own_process, path, body, content_type):
     base_url, _process = own_process
