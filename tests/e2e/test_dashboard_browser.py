@@ -65,8 +65,8 @@ def shown(driver, selector: str) -> str:
         return ""
 
 
-def test_ask_accept_and_follow_a_session_in_a_browser(browser, service_factory, http, wait_for, artefacts):
-    server = service_factory()
+def test_ask_accept_and_follow_a_session_in_a_browser(browser, app_factory, http, wait_for, artefacts):
+    server = app_factory()
     browser.get(server.url("/"))
     assert "Dashboard" in browser.title
     assert len(browser.find_elements(By.CSS_SELECTOR, "#sites tbody tr")) >= 2  # the catalogue, with quotas
@@ -109,8 +109,8 @@ def test_ask_accept_and_follow_a_session_in_a_browser(browser, service_factory, 
     browser.save_screenshot(str(artefacts / "dashboard-home.png"))
 
 
-def test_errors_read_as_sentences_and_the_docs_render(browser, service_factory, wait_for, artefacts):
-    server = service_factory()
+def test_errors_read_as_sentences_and_the_docs_render(browser, app_factory, wait_for, artefacts):
+    server = app_factory()
     browser.get(server.url("/ui/sessions/not-a-uuid"))
     assert "Not found" in browser.title or "Not found" in browser.page_source
     assert "is not the identifier of anything here" in text_of(browser, "#error-message")

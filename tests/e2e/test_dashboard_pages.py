@@ -18,10 +18,10 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_pages_are_owner_scoped_like_the_api(http, service_factory, idp):
+def test_pages_are_owner_scoped_like_the_api(http, app_factory, idp):
     idp.entitlements.update({"alice": [OPERATOR], "bob": [OPERATOR]})
     alice, bob = idp.mint("alice"), idp.mint("bob")
-    server = service_factory(EXECPLANNER_ISSUERS=idp.issuer, EXECPLANNER_ADMIN_TOKEN=ADMIN)
+    server = app_factory(EXECPLANNER_ISSUERS=idp.issuer, EXECPLANNER_ADMIN_TOKEN=ADMIN)
     created = http.post(server.url("/offersets"), data=EXAMPLE.read_bytes(), headers={**JSON, **bearer(alice)},
                         allow_redirects=False)
     offerset = http.get(created.headers["Location"], headers={**JSON, **bearer(alice)}).json()
@@ -45,8 +45,8 @@ def test_pages_are_owner_scoped_like_the_api(http, service_factory, idp):
     assert accepted.status_code == 303 and accepted.headers["Location"].endswith(f"/ui/sessions/{session}")
 
 
-def test_forms_from_elsewhere_are_refused_and_mistakes_explained(http, service_factory):
-    server = service_factory()
+def test_forms_from_elsewhere_are_refused_and_mistakes_explained(http, app_factory):
+    server = app_factory()
     elsewhere = http.post(server.url("/ui/ask"), data={"kind": "notebook", "location": NOTEBOOK},
                           headers={"Origin": "https://evil.example"}, allow_redirects=False)
     assert elsewhere.status_code == 403 and "own pages" in elsewhere.text
@@ -68,8 +68,8 @@ def test_forms_from_elsewhere_are_refused_and_mistakes_explained(http, service_f
     assert wrong.status_code == 404 and "text/html" in wrong.headers["content-type"]
 
 
-def test_every_page_loads_only_from_this_service(http, service_factory):
-    server = service_factory()
+def test_every_page_loads_only_from_this_service(http, app_factory):
+    server = app_factory()
     for path in ("/", "/ui/catalogue", "/docs"):
         page = http.get(server.url(path))
         assert page.status_code == 200, path

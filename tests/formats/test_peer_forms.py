@@ -170,8 +170,8 @@ def test_doubled_slash_2026_uri_is_answered_normalised(http, service):
 
 
 @pytest.fixture
-def own_service(service_factory, tmp_path):
-    return service_factory(data_dir=tmp_path / "own")
+def own_service(app_factory, tmp_path):
+    return app_factory(data_dir=tmp_path / "own")
 
 
 def _drive_to_available(service, session_uuid: str) -> None:
