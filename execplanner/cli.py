@@ -8,6 +8,7 @@ its class declares (`exit_code`; the table is in docs/configuration.md) — neve
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
 
@@ -26,6 +27,12 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
+def _simulated_cloud(settings: Any) -> Any:
+    """`execplanner.simcloud.serving.simulated_cloud`, imported when `serve --cloud sim` calls it: the simulator
+    (uvicorn app, federation, faults) is not loaded by every `serve` (about a tenth of its start-up)."""
+    return importlib.import_module("execplanner.simcloud.serving").simulated_cloud(settings)
+
+
 class LazyGroup(click.Group):
     """A click group whose subcommands are imported only when invoked (or listed)."""
 
@@ -42,8 +49,7 @@ class LazyGroup(click.Group):
                     return None  # not built yet
                 raise
             if cmd_name == "serve":  # the simulated cloud of `serve --cloud sim`, wired here, never in the API layer
-                wiring = importlib.import_module("execplanner.simcloud.serving").simulated_cloud
-                setattr(module, "simulated_cloud", wiring)  # noqa: B010 — a module attribute, set from here
+                setattr(module, "simulated_cloud", _simulated_cloud)  # noqa: B010 — a module attribute, set from here
             return getattr(module, attribute)
         return super().get_command(ctx, cmd_name)
 
