@@ -37,6 +37,9 @@ EXPIRED = "offer not accepted before it expired"
 GAP_SECONDS = 0.1
 # Wake this long after the instant something falls due, not before it: the two clocks compared are not one.
 SLACK_SECONDS = 0.002
+# The longest one wait of the loop's thread: threading refuses a timeout past threading.TIMEOUT_MAX (about 292
+# years; `inf` too) with OverflowError, which ended the thread, so a vast interval is waited out in these steps.
+LONGEST_WAIT_SECONDS = 3600.0
 
 
 @dataclass
@@ -187,5 +190,5 @@ class Scheduler:
                 left = max(min(instant, self._soonest), not_before) - time.monotonic()
                 if left <= 0:
                     return True
-                self._changed.wait(left)
+                self._changed.wait(min(left, LONGEST_WAIT_SECONDS))
             return False

@@ -7,6 +7,7 @@ behind request handlers' is tests/store/test_background_store.py.)"""
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -114,3 +115,23 @@ def test_an_expiry_is_stamped_when_it_is_written_not_when_the_offer_fell_due(sto
     after = datetime.now(UTC)
     for offer in offerset.offers:
         assert before <= expired_at(store, offer.uuid) <= after
+
+
+@pytest.mark.parametrize("interval", [1e10, math.inf])
+def test_an_interval_longer_than_a_thread_can_wait_does_not_end_the_loop(interval, store, wait_for):
+    """The interval is only the longest the loop sleeps, so a vast one (`inf`: wake only when told) is a setting
+    the loop must live with: with nothing pending it waited that long at once, which threading refuses
+    (OverflowError past threading.TIMEOUT_MAX), and the thread died, so no offer expired again."""
+    scheduler = Scheduler(store, interval)
+    thread = threading.Thread(target=scheduler.run_forever)
+    thread.start()
+    try:
+        wait_for(lambda: scheduler.status.passes >= 1)  # nothing pending: asleep for the interval
+        offerset = offers_expiring_in(store, 0.3)
+        scheduler.expiring(offerset.expires)
+        assert_expired_on_time(store, offerset, wait_for)
+        assert thread.is_alive()
+    finally:
+        scheduler.stop()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
