@@ -146,6 +146,13 @@ class Settings(BaseModel):
         300.0, gt=0, description="Seconds an ACTIVE VM has for its access port to answer before the session FAILS."
     )
     teardown_timeout: float = Field(300.0, gt=0, description="Seconds a server may take to disappear on delete.")
+    cloud_poll_max: float = Field(
+        0.5,
+        ge=0.1,
+        le=60.0,
+        description="Longest pause, in seconds, between two reads (one GET each) of a server or volume being built, "
+        "after its first 2 s: the latest the service notices it is ready.",
+    )
     launch_workers: int = Field(
         64,
         ge=1,

@@ -60,3 +60,13 @@ def test_allowed_hosts_default_to_listen_address_loopback_and_base_url():
         "10.0.0.1",
         "10.1.0.0/16",
     ]
+
+
+def test_cloud_poll_max_reaches_the_launch_driver():
+    from execplanner.lifecycle.wiring import LaunchWiring
+
+    assert load_settings(environ={}).cloud_poll_max == 0.5
+    settings = load_settings(environ={"EXECPLANNER_CLOUD_POLL_MAX": "2"})
+    assert LaunchWiring(settings, lambda: None, None).driver_settings().poll_max == 2.0  # type: ignore[arg-type]
+    with pytest.raises(ExecPlannerError, match="invalid settings"):
+        load_settings(environ={"EXECPLANNER_CLOUD_POLL_MAX": "0"})

@@ -173,13 +173,13 @@ def _look(conn: Any, server_id: str, microversion: str | None) -> dict[str, Any]
     return body
 
 
-def wait_active(conn: Any, server_id: str, deadline: float) -> Any:
-    """Poll until ACTIVE (fast at first: see `polling`); ERROR is a CloudError with Nova's fault message; the
-    deadline is one too. The ACTIVE server is returned as openstacksdk's `Server`."""
+def wait_active(conn: Any, server_id: str, deadline: float, cap: float = polling.MAX_PAUSE) -> Any:
+    """Poll until ACTIVE (fast at first, then at most `cap` s apart: see `polling`); ERROR is a CloudError with
+    Nova's fault message; the deadline is one too. The ACTIVE server is returned as openstacksdk's `Server`."""
     from openstack.compute.v2.server import Server
 
     microversion = Server._get_microversion(conn.compute)  # the one get_server would send
-    schedule = polling.pauses()
+    schedule = polling.pauses(cap=cap)
     while True:
         with calling(conn, "get_server", "waiting for the server"):
             server = _look(conn, server_id, microversion)
@@ -217,17 +217,20 @@ def ensure_floating_ip(conn: Any, spec: LaunchSpec, server: Any) -> Any:
     return fip
 
 
-def launch(conn: Any, spec: LaunchSpec, deadline: float, step: Step = _noop) -> Launched:
-    """Create (or find) keypair, security group, server and public address; return once the server is ACTIVE."""
+def launch(
+    conn: Any, spec: LaunchSpec, deadline: float, step: Step = _noop, poll_max: float = polling.MAX_PAUSE
+) -> Launched:
+    """Create (or find) keypair, security group, server and public address; return once the server is ACTIVE
+    (looked at no more than `poll_max` s apart while it builds, and its volumes while they attach)."""
     key_name = ensure_keypair(conn, spec.session, spec.public_key) if spec.public_key else None
     ports = spec.ports + ((SSH_PORT,) if spec.public_key else ())
     group = ensure_security_group(conn, spec.session, ports)
     step(f"security group {group.name} opens {', '.join(map(str, sorted(set(ports)))) or 'no port'}")
     server = ensure_server(conn, spec, group.name, key_name)
     step(f"server {server.name} ({server.id}) created; waiting for it to boot")
-    server = wait_active(conn, server.id, deadline)
+    server = wait_active(conn, server.id, deadline, poll_max)
     if spec.volume_ids:
-        block.attach_volumes(conn, server.id, list(spec.volume_ids), deadline)
+        block.attach_volumes(conn, server.id, list(spec.volume_ids), deadline, poll_max)
         step(f"{len(spec.volume_ids)} volume(s) attached")
     launched = Launched(server.id, server.status, security_group_id=group.id, keypair=key_name)
     launched.fixed_addresses = _fixed_addresses(server)

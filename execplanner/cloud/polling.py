@@ -3,7 +3,8 @@
 Fast at first, because a simulated server or a small image is ready within a second or two and every pause past
 that moment is time the user waits for nothing; then backing off, capped, because a real FedCloud VM takes tens
 of seconds to minutes and a site's API should not be asked ten times a second all that while. With the defaults
-a launch asks about 20 times in its first 2 s, then after 0.15, 0.23, 0.34 s and then every 0.5 s.
+a launch asks about 20 times in its first 2 s, then after 0.15, 0.23, 0.34 s and then every 0.5 s (the
+`cloud_poll_max` setting; the driver passes it as `cap`).
 
 The cap decides how late a launch notices that its server became ACTIVE: on average half the cap, at worst all
 of it, and this lateness is most of the service's overhead beyond a real boot (issue #11: ≤ 1 s, median and p95).

@@ -36,8 +36,10 @@ def session_volumes(conn: Any, session: UUID) -> list[Any]:
         return [v for v in conn.block_storage.volumes(details=True) if (v.name or "").startswith(prefix)]
 
 
-def _wait_status(conn: Any, volume: Any, wanted: tuple[str, ...], deadline: float) -> Any:
-    schedule = polling.pauses()
+def _wait_status(
+    conn: Any, volume: Any, wanted: tuple[str, ...], deadline: float, cap: float = polling.MAX_PAUSE
+) -> Any:
+    schedule = polling.pauses(cap=cap)
     while True:
         with calling(conn, "get_volume", "waiting for a volume"):
             volume = conn.block_storage.get_volume(volume.id)
@@ -51,8 +53,11 @@ def _wait_status(conn: Any, volume: Any, wanted: tuple[str, ...], deadline: floa
         time.sleep(min(next(schedule), left))
 
 
-def ensure_volumes(conn: Any, session: UUID, specs: list[VolumeSpec], deadline: float) -> list[str]:
-    """The session's volumes (created if missing), available or already attached; their ids, in order."""
+def ensure_volumes(
+    conn: Any, session: UUID, specs: list[VolumeSpec], deadline: float, cap: float = polling.MAX_PAUSE
+) -> list[str]:
+    """The session's volumes (created if missing), available or already attached; their ids, in order. `cap`:
+    the longest pause between two looks at a volume being made (`polling`)."""
     existing = {v.name: v for v in session_volumes(conn, session)}
     ids = []
     for index, spec in enumerate(specs):
@@ -66,7 +71,7 @@ def ensure_volumes(conn: Any, session: UUID, specs: list[VolumeSpec], deadline: 
                     description=f"execplanner session {session}: {spec.mount}",
                     metadata={META_KEY: str(session)},
                 )
-        volume = _wait_status(conn, volume, ("available", "in-use"), deadline)
+        volume = _wait_status(conn, volume, ("available", "in-use"), deadline, cap)
         ids.append(volume.id)
     return ids
 
@@ -75,7 +80,9 @@ def _attached(volume: Any, server_id: str) -> bool:
     return volume.status == "in-use" or any(a.get("server_id") == server_id for a in volume.attachments or [])
 
 
-def attach_volumes(conn: Any, server_id: str, volume_ids: list[str], deadline: float) -> None:
+def attach_volumes(
+    conn: Any, server_id: str, volume_ids: list[str], deadline: float, cap: float = polling.MAX_PAUSE
+) -> None:
     """Attach each volume not attached yet. An attach refused because the volume is attached by now is done: an
     earlier attach the client gave up on (a timeout) was carried out after all."""
     from openstack.exceptions import HttpException
@@ -91,7 +98,7 @@ def attach_volumes(conn: Any, server_id: str, volume_ids: list[str], deadline: f
                 if not _attached(conn.block_storage.get_volume(volume_id), server_id):
                     raise
                 continue
-        _wait_status(conn, volume, ("in-use",), deadline)
+        _wait_status(conn, volume, ("in-use",), deadline, cap)
 
 
 def delete_volumes(conn: Any, session: UUID, deadline: float) -> list[str]:

@@ -25,7 +25,7 @@ from uuid import UUID
 
 from execplanner import metrics
 from execplanner.catalogue.model import Catalogue
-from execplanner.cloud import appcred, volumes
+from execplanner.cloud import appcred, polling, volumes
 from execplanner.cloud import launch as cloud
 from execplanner.cloud.access import with_access
 from execplanner.cloud.connection import Connections, Credential, OidcToken, SiteProject, authenticate, connect
@@ -54,6 +54,7 @@ class DriverSettings:
     launch_timeout: float = 600.0
     ready_timeout: float = 300.0
     teardown_timeout: float = 300.0
+    poll_max: float = polling.MAX_PAUSE  # s between looks at a server or volume being built, at most
     claim_seconds: float = 900.0
     retries: int = 5
     retry_base: float = 1.0
@@ -314,7 +315,7 @@ class Driver:
         if not mounts:
             return []
         specs = [volumes.VolumeSpec(gib, path) for gib, path in mounts]
-        ids = volumes.ensure_volumes(conn, session.uuid, specs, deadline)
+        ids = volumes.ensure_volumes(conn, session.uuid, specs, deadline, self.settings.poll_max)
         self._message(session.uuid, "volumes ready: " + ", ".join(f"{gib} GiB for {path}" for gib, path in mounts))
         return list(zip(ids, [path for _, path in mounts], strict=True))
 
@@ -341,7 +342,8 @@ class Driver:
         mounted = self._volumes(conn, session, deadline)
         userdata = render(session, str(session.uuid), record.token or "", mounted)
         spec = self._spec(session, site_vo, userdata, [volume_id for volume_id, _ in mounted])
-        launched = cloud.launch(conn, spec, deadline, lambda text: self._message(session.uuid, text))
+        step = lambda text: self._message(session.uuid, text)  # noqa: E731
+        launched = cloud.launch(conn, spec, deadline, step, self.settings.poll_max)
         record.state, record.server_id, record.address = "launched", launched.server_id, launched.address
         record.objects = {"server": launched.server_id, "floating_ip": launched.floating_ip_id}
         with self.store.transaction() as db:

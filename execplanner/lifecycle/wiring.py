@@ -56,6 +56,7 @@ class LaunchWiring:
             launch_timeout=s.launch_timeout,
             ready_timeout=s.ready_timeout,
             teardown_timeout=s.teardown_timeout,
+            poll_max=s.cloud_poll_max,
             claim_seconds=s.claim_seconds,
             workers=s.launch_workers,
             plan_only=s.cloud == "none",

@@ -25,3 +25,8 @@ def test_older_waits_back_off_to_a_cap() -> None:
 
 def test_the_cap_keeps_a_booted_server_noticed_within_half_a_second_at_two_requests_a_second() -> None:
     assert 0.25 <= polling.MAX_PAUSE <= 0.5
+
+
+def test_a_given_cap_is_kept() -> None:
+    later = list(itertools.islice(polling.pauses(fast_for=0.0, cap=2.0), 30))
+    assert later[-1] == 2.0 and max(later) == 2.0
