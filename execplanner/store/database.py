@@ -35,6 +35,10 @@ _JSON = {"json_serializer": _json.dumps_text, "json_deserializer": _json.loads}
 # PostgreSQL's serialization_failure and deadlock_detected: the transaction did nothing and may simply be run again.
 RETRYABLE = frozenset({"40001", "40P01"})
 ATTEMPTS = 6
+# The longest the background store's transactions wait for a row lock (PostgreSQL). Expiring gives holds back,
+# which moves the one capacity counter row: a transaction that moved it and then hung (a replica frozen, a client
+# idle in transaction) held every replica's scheduler, and a service stopping waited on it, for as long.
+BACKGROUND_LOCK_TIMEOUT_MS = 5000
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -80,6 +84,17 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Connection) -> None:
         reading = connection.get_execution_options().get(READ_ONLY, False)
         connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+def _limit_lock_waits(engine: Engine) -> None:
+    """Each connection waits at most BACKGROUND_LOCK_TIMEOUT_MS for a lock (PostgreSQL), whatever else the URL's
+    `options` set."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = {BACKGROUND_LOCK_TIMEOUT_MS}")
+        dbapi_connection.commit()
 
 
 class WriterQueue:
@@ -157,6 +172,8 @@ class Store:
         engine = create_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True, **_JSON)
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)
+        else:
+            _limit_lock_waits(engine)
         return Store(engine, self.writers, urgent=True)
 
     @classmethod
