@@ -8,7 +8,6 @@ import random
 import re
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -105,20 +104,18 @@ class WriterQueue:
     it waits for the transaction in progress only, not for the queue of request writes behind it."""
 
     def __init__(self) -> None:
-        self._mutex = threading.Lock()
-        self._urgent = threading.Condition(self._mutex)
-        # ordinary writers waiting, first first, each on a condition of its own: a writer that has just released
-        # and writes again goes behind them, where with one shared condition it took the lock straight back before
-        # the writer it had woken could run (3 threads writing in a loop: waits up to 5.2 s, median 0.1 ms)
-        self._queue: deque[threading.Condition] = deque()
+        mutex = threading.Lock()
+        self._ordinary = threading.Condition(mutex)
+        self._urgent = threading.Condition(mutex)
         self._held = False
         self._urgent_waiting = 0
+        self._ordinary_waiting = 0
 
     @property
     def waiting(self) -> tuple[int, int]:
         """How many ordinary and how many urgent writers are waiting now."""
-        with self._mutex:
-            return len(self._queue), self._urgent_waiting
+        with self._ordinary:
+            return self._ordinary_waiting, self._urgent_waiting
 
     @contextmanager
     def hold(self, urgent: bool = False) -> Iterator[None]:
@@ -129,33 +126,30 @@ class WriterQueue:
             self._release()
 
     def _acquire(self, urgent: bool) -> None:
-        with self._mutex:
-            if urgent:
+        if urgent:
+            with self._urgent:
                 self._urgent_waiting += 1
                 try:
                     self._urgent.wait_for(lambda: not self._held)
                 finally:
                     self._urgent_waiting -= 1
-            elif self._held or self._urgent_waiting or self._queue:
-                turn = threading.Condition(self._mutex)
-                self._queue.append(turn)
-                try:
-                    turn.wait_for(lambda: self._queue[0] is turn and not self._held and not self._urgent_waiting)
-                except BaseException:  # gives up its place (e.g. KeyboardInterrupt), and its turn if it was first
-                    self._queue.remove(turn)
-                    if self._queue and not self._held:
-                        self._queue[0].notify()
-                    raise
-                self._queue.popleft()
+                self._held = True
+            return
+        with self._ordinary:
+            self._ordinary_waiting += 1
+            try:
+                self._ordinary.wait_for(lambda: not self._held and not self._urgent_waiting)
+            finally:
+                self._ordinary_waiting -= 1
             self._held = True
 
     def _release(self) -> None:
-        with self._mutex:
+        with self._ordinary:
             self._held = False
             if self._urgent_waiting:
                 self._urgent.notify()
-            elif self._queue:
-                self._queue[0].notify()
+            else:
+                self._ordinary.notify()
 
 
 class Store:

@@ -98,24 +98,3 @@ def test_a_transaction_left_open_elsewhere_holds_the_loop_for_seconds_not_foreve
         scheduler.stop()
         thread.join(timeout=30)
         store.close()
-
-
-def test_a_writer_that_writes_again_at_once_queues_behind_those_waiting(tmp_path, wait_for):
-    """Ordinary writers go in arrival order: one that has just written and writes again (the offer-set writer's
-    batches, a request's second transaction) goes behind those already waiting. It took the lock straight back
-    before the writer it had woken could run, again and again: with three threads writing in a loop on SQLite,
-    a write waited up to 5.2 s where the median was 0.1 ms."""
-    store = Store.open(f"sqlite:///{tmp_path / 'execplanner.sqlite'}")
-    queue = store.writers
-    assert queue is not None
-    order: list[str] = []
-    waiting = threading.Thread(target=lambda: store.run(lambda conn: order.append("waiting")))
-    try:
-        with store.transaction():
-            waiting.start()
-            wait_for(lambda: queue.waiting == (1, 0))
-        store.run(lambda conn: order.append("again"))
-        waiting.join(timeout=10)
-        assert order == ["waiting", "again"]
-    finally:
-        store.close()
