@@ -99,7 +99,9 @@ def _limit_lock_waits(engine: Engine) -> None:
 
 class WriterQueue:
     """SQLite's one writer at a time, for the threads of this process: they queue here in arrival order rather
-    than spinning in SQLite's busy handler (other processes on the same file still use busy_timeout). An urgent
+    than spinning in SQLite's busy handler (other processes on the same file still use busy_timeout), except that
+    a writer that writes again straight after releasing may take the lock back before the one it woke runs (3
+    threads writing in a loop: waits up to 5.2 s; a strict hand-over cost 10% of the 500-client load). An urgent
     writer (the scheduler, whose lateness is an offer expiring late) goes before every ordinary one waiting, so
     it waits for the transaction in progress only, not for the queue of request writes behind it."""
 
