@@ -234,13 +234,29 @@ def test_a_retried_launch_finds_its_server_and_reconcile_deletes_orphans(
     assert {s for s in cloud.sessions_present(conn)} == {session.uuid}
 
 
-def _per_user(store: Store, catalogue: Catalogue, fed: SimFederation) -> tuple[Driver, UserCredentials, Sealer]:
+def _per_user(
+    store: Store,
+    catalogue: Catalogue,
+    fed: SimFederation,
+    lifetime: timedelta = timedelta(hours=1),
+    robot: RobotCredentials | None = None,
+) -> tuple[Driver, UserCredentials, Sealer]:
+    """A service with a credential key (application credentials kept `lifetime` past the lease) and `robot`, if
+    any; Alice's Check-in token is one the site knows."""
     fed.add_token("alice-token", [entitlement(VO)], name="alice")
     sealer = Sealer(new_key().encode())
-    users = UserCredentials(store, lambda: catalogue, sealer, timedelta(hours=1))
+    users = UserCredentials(store, lambda: catalogue, sealer, lifetime)
     settings = DriverSettings(replica="test", launch_timeout=20, ready_timeout=10, teardown_timeout=10)
-    driver = Driver(store, lambda: catalogue, CredentialSource(RobotCredentials(), sealer.unseal), settings)
+    driver = Driver(store, lambda: catalogue, CredentialSource(robot or RobotCredentials(), sealer.unseal), settings)
     return driver, users, sealer
+
+
+def _releasing_in_a_second(session: Session) -> Session:
+    """The session with its releasing block one second long, so its credential's expiry comes soon after."""
+    schedule = session.schedule
+    assert schedule is not None
+    releasing = ScheduleBlock(start=schedule.releasing.start, duration=timedelta(seconds=1))
+    return session.model_copy(update={"schedule": schedule.model_copy(update={"releasing": releasing})})
 
 
 def test_per_user_application_credential_launches_sealed_and_is_deleted_at_the_end(
@@ -286,17 +302,9 @@ def test_a_kept_user_credential_expires_shortly_after_the_lease_and_is_unusable_
     catalogue: Catalogue,
     simcloud_fresh: SimFederation,
 ) -> None:
-    simcloud_fresh.add_token("alice-token", [entitlement(VO)], name="alice")
-    sealer = Sealer(new_key().encode())
-    users = UserCredentials(store, lambda: catalogue, sealer, timedelta(seconds=1))
-    settings = DriverSettings(replica="test", launch_timeout=20, ready_timeout=10, teardown_timeout=10)
-    driver = Driver(store, lambda: catalogue, CredentialSource(RobotCredentials(), sealer.unseal), settings)
+    driver, users, sealer = _per_user(store, catalogue, simcloud_fresh, lifetime=timedelta(seconds=1))
     start = datetime.now(UTC) + timedelta(seconds=2)  # cancelled while it waits: cleanup runs at once
-    session = _session(catalogue, start, seconds=3)
-    schedule = session.schedule
-    assert schedule is not None
-    releasing = ScheduleBlock(start=schedule.releasing.start, duration=timedelta(seconds=1))
-    session = session.model_copy(update={"schedule": schedule.model_copy(update={"releasing": releasing})})
+    session = _releasing_in_a_second(_session(catalogue, start, seconds=3))
     _accept(store, session)
     users.accepted(session, "alice-token", "alice@issuer")
     with store.reading() as conn:
@@ -410,18 +418,10 @@ def test_a_user_credential_that_expired_before_teardown_leaves_the_cleanup_to_th
     simcloud_fresh: SimFederation,
 ) -> None:
     """Keystone refuses an expired application credential: the VO's robot deletes what the session left."""
-    simcloud_fresh.add_token("alice-token", [entitlement(VO)], name="alice")
-    sealer = Sealer(new_key().encode())
-    users = UserCredentials(store, lambda: catalogue, sealer, timedelta(seconds=1))
     token = simcloud_fresh.demo_token
-    settings = DriverSettings(replica="test", launch_timeout=20, ready_timeout=10, teardown_timeout=10)
-    source = CredentialSource(RobotCredentials({VO: lambda: token}), sealer.unseal)
-    driver = Driver(store, lambda: catalogue, source, settings)
-    session = _session(catalogue, datetime.now(UTC), seconds=10)
-    schedule = session.schedule
-    assert schedule is not None
-    releasing = ScheduleBlock(start=schedule.releasing.start, duration=timedelta(seconds=1))
-    session = session.model_copy(update={"schedule": schedule.model_copy(update={"releasing": releasing})})
+    robot = RobotCredentials({VO: lambda: token})
+    driver, users, _ = _per_user(store, catalogue, simcloud_fresh, lifetime=timedelta(seconds=1), robot=robot)
+    session = _releasing_in_a_second(_session(catalogue, datetime.now(UTC), seconds=10))
     _accept(store, session)
     users.accepted(session, "alice-token", "alice@issuer")
     with store.reading() as conn:
@@ -439,13 +439,9 @@ def test_a_user_credential_that_expired_before_teardown_leaves_the_cleanup_to_th
 
 def _robot_and_user(store: Store, catalogue: Catalogue, fed: SimFederation) -> tuple[Driver, UserCredentials]:
     """A service with a robot credential and a credential key: what the crash matrix runs."""
-    fed.add_token("alice-token", [entitlement(VO)], name="alice")
-    sealer = Sealer(new_key().encode())
-    users = UserCredentials(store, lambda: catalogue, sealer, timedelta(hours=1))
     token = fed.demo_token
-    settings = DriverSettings(replica="test", launch_timeout=20, ready_timeout=10, teardown_timeout=10)
-    credentials = CredentialSource(RobotCredentials({"*": lambda: token}), sealer.unseal)
-    return Driver(store, lambda: catalogue, credentials, settings), users
+    driver, users, _ = _per_user(store, catalogue, fed, robot=RobotCredentials({"*": lambda: token}))
+    return driver, users
 
 
 def test_a_driver_pass_that_read_the_record_before_the_credential_was_saved_does_not_forget_it(
