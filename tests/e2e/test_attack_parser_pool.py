@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 from hostile import serving
+from support.rawhttp import read_head
 from test_parse_isolation import YAML_1MB, descendants, offer_request, post_json, running
 
 YAML = {"Content-Type": "application/yaml"}
@@ -83,12 +84,7 @@ def post_raw(port: int, body: bytes, content_type: str = "application/yaml") -> 
     ).encode()
     with socket.create_connection(("127.0.0.1", port), timeout=120) as connection:
         connection.sendall(head + body)
-        answer = b""
-        while b"\r\n\r\n" not in answer:
-            chunk = connection.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
+        answer = read_head(connection)
     lines = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
     retry_after = next((line.split(":", 1)[1].strip() for line in lines if line.lower().startswith("retry-after:")), "")
     return int(lines[0].split()[1]), retry_after

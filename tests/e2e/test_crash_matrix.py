@@ -41,6 +41,7 @@ import pytest
 import requests
 import yaml
 from support.crash import catalogue_for, leftovers, roomy_federation, servers_of, short_lease
+from support.waiting import wait_for
 
 from execplanner.catalogue import Catalogue
 from execplanner.cloud.sealing import new_key
@@ -135,19 +136,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _until(predicate: Any, timeout: float, what: str, explain: Any = None, about: Any = None) -> Any:
-    """Poll until `predicate()` is truthy (a deadline, not a sleep); `explain(about)` says why not."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            why = f" ({explain(about)})" if explain else ""
-            raise AssertionError(f"{what}: not within {timeout:g} s{why}")
-        time.sleep(0.05)
-
-
 def _web(**changes: Any) -> dict[str, Any]:
     document = json.loads((EXAMPLES / "oligia-webtop.json").read_text())
     document.pop("schedule", None)  # start now
@@ -188,7 +176,12 @@ def _place_running_and_teardown(world: World) -> list[Stop]:
     running = Stop("RUNNING", _accept_short_lease(world, 1.0, 600.0), None, ("RUNNING",))
     ending = Stop("RELEASING (teardown: server deleted)", _accept_short_lease(world, 1.0, 1.5), None, ("COMPLETED",))
     for stop, phases in ((available, LIVE), (cancelled, LIVE), (running, ("RUNNING",))):
-        _until(lambda s=stop, p=phases: world.phase(s) in p, 30, f"{stop.name} before the kill", world.describe, stop)
+        wait_for(
+            lambda s=stop, p=phases: world.phase(s) in p,
+            30,
+            what=f"{stop.name} before the kill",
+            why=lambda s=stop: world.describe(s),
+        )
     faults.wait_held(releasing.id, timeout=30)
     assert world.phase(ending) == "RELEASING"
     cleanup = faults.pause("*", "network.floatingips.delete")
@@ -248,20 +241,18 @@ def _recovered(world: World, stops: list[Stop], started: float) -> None:
     for stop in stops:
         world.phase(stop)  # 200, right after the restart
     for stop in stops:
-        phase = _until(
+        phase = wait_for(
             lambda s=stop: (p := world.phase(s)) in s.after and p,
             RECOVERY,
-            f"{stop.name} after the restart",
-            world.describe,
-            stop,
+            what=f"{stop.name} after the restart",
+            why=lambda s=stop: world.describe(s),
         )
         if stop.cleaned:
-            _until(
+            wait_for(
                 lambda s=stop: _record_cleaned(world, s.uuid),
                 RECOVERY,
-                f"{stop.name}: cleanup after the restart",
-                world.describe,
-                stop,
+                what=f"{stop.name}: cleanup after the restart",
+                why=lambda s=stop: world.describe(s),
             )
         stop.found = {
             "uuid": stop.uuid,
@@ -295,12 +286,17 @@ def _end_everything(world: World) -> None:
     """Cancel every live session (the unacknowledged one too), then wait until nothing is left at any site."""
     for uuid, owner in _live_sessions(world):
         world.update(f"/sessions/{uuid}", "CANCELLED", world.alice if owner else None)
-    _until(lambda: not _live_sessions(world), RECOVERY, "every session final")
+    wait_for(lambda: not _live_sessions(world), RECOVERY, what="every session final")
     with world.store.reading() as conn:
         uncleaned = conn.execute(tables.launches.select().where(tables.launches.c.state != launches.CLEANED)).all()
     for row in uncleaned:
-        _until(lambda u=row.session_uuid: _record_cleaned(world, u), RECOVERY, f"cleanup of {row.session_uuid}")
-    _until(lambda: not leftovers(world.fed), RECOVERY, "nothing left at the sites", _whose_leftovers, world)
+        wait_for(lambda u=row.session_uuid: _record_cleaned(world, u), RECOVERY, what=f"cleanup of {row.session_uuid}")
+    wait_for(
+        lambda: not leftovers(world.fed),
+        RECOVERY,
+        what="nothing left at the sites",
+        why=lambda: _whose_leftovers(world),
+    )
 
 
 def _whose_leftovers(world: World) -> str:

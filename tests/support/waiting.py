@@ -9,13 +9,21 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_for(predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.05) -> T:
-    """Poll until `predicate()` is truthy; returns its value. A deadline, not a sleep."""
+def wait_for(
+    predicate: Callable[[], T],
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    what: str = "condition",
+    why: Callable[[], str] | None = None,
+) -> T:
+    """Poll until `predicate()` is truthy; returns its value. A deadline, not a sleep. Past the deadline the
+    failure names `what` and, with `why`, says what the state was instead."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
+            instead = f" ({why()})" if why else ""
+            raise AssertionError(f"{what} not met within {timeout:g} s{instead}")
         time.sleep(interval)
