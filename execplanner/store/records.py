@@ -63,8 +63,8 @@ def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
 
     def bound(index: int, value: Any) -> Any:
         process = processors[index]
-        if process is None or value is None:
-            return value if process is None else process(value)
+        if process is None:
+            return value
         if isinstance(value, datetime):
             key = (index, value)
             if key not in seen:
@@ -419,14 +419,6 @@ def end_overdue_holds(conn: Connection, now: datetime, limit: int) -> int:
         _holds_changed(conn)
         conn.execute(delete(tables.holds).where(h.session_uuid.in_(uuids)))
     return len(uuids)
-
-
-def oldest_due(conn: Connection, now: datetime) -> datetime | None:
-    """The `expires` of the oldest offer still waiting to be expired (the scheduler's lag is now minus it)."""
-    c = tables.sessions.c
-    return conn.execute(
-        select(c.expires).where(c.phase == Phase.OFFERED.value, c.expires <= now).order_by(c.expires).limit(1)
-    ).scalar()
 
 
 def next_expiry(conn: Connection) -> datetime | None:
