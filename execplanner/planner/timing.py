@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from execplanner.model.capacity import Usage
 from execplanner.model.documents import ExecutableKind, MinMax, Placement, ScheduleBlock, ScheduleOffer
-from execplanner.planner.calendar import Calendar, Ceiling, ceiling_for, shortfall
+from execplanner.planner.calendar import Calendar, ceiling_for, shortfall
 from execplanner.planner.match import Fit, floating_ips_of
 from execplanner.planner.needs import Needs
 from execplanner.planner.plan import Offer
@@ -109,8 +109,8 @@ def fits_at(fit: Fit, calendar: Calendar, need: Usage, start: datetime, length: 
 def feasible_starts(fit: Fit, calendar: Calendar, needs: Needs, spans: list[Span], count: int) -> list[datetime]:
     """The first `count` candidate starts, at least START_STEP apart (a choice of times, not of seconds), at
     which this site has room for the whole hold."""
-    need_and_ceiling = _remembered("ceiling", fit, needs, None, lambda: _need_and_ceiling(fit, needs))
-    ceiling: Ceiling = need_and_ceiling[1]  # type: ignore[index]
+    ceiling = _remembered("ceiling", fit, needs, None, lambda: ceiling_for(fit.site_vo.quota, need_of(fit, needs)))
+    assert isinstance(ceiling, tuple)
     found: list[datetime] = []
     for start in calendar.feasible(_candidates(spans, calendar), held_for(needs), ceiling):
         if found and start < found[-1] + START_STEP:
@@ -157,11 +157,6 @@ def _remembered(what: str, fit: Fit, needs: Needs, extra: object, build: Callabl
         _PER_FIT.clear()
     _PER_FIT[key] = (fit, value)  # keeps `fit` alive, so its id cannot be reused while the entry exists
     return value
-
-
-def _need_and_ceiling(fit: Fit, needs: Needs) -> tuple[Usage, Ceiling]:
-    need = need_of(fit, needs)
-    return need, ceiling_for(fit.site_vo.quota, need)
 
 
 def _placement(fit: Fit, needs: Needs, vo: str) -> Placement:
