@@ -6,6 +6,10 @@ same run, for two paths:
   NO  — the bundled catalogue with every quota used up: every request planned and answered NO (stored).
 
 Targets (issue #14): YES ≥ 0.25× the baseline's throughput with p99 ≤ 3× its p99; NO ≥ 0.35×.
+
+Beside them, a floor measured the same way (bench/_floor_server.py): the YES answer's bytes decoded, group-committed
+to SQLite by one writer thread and re-encoded, with nothing else. It is no target: it shows how much of the gap to
+the bare endpoint any durable Python offer path on this stack pays before planning anything.
 Run alone: `python bench/offersets.py [--seconds 10]`; `make bench` runs it as part of bench/run.py.
 """
 
@@ -133,7 +137,34 @@ def measure_path(label: str, catalogue: Path, workdir: Path, seconds: float) -> 
     baseline = [sys.executable, str(Path(__file__).with_name("_baseline_server.py")), str(answer), location]
     with served(baseline) as (url, pid):
         base = _measure(url, pid, seconds)
-    return _rows(label, ours, base, seconds, len(body))
+    rows = _rows(label, ours, base, seconds, len(body))
+    if label == "YES":
+        with served([sys.executable, str(Path(__file__).with_name("_floor_server.py")), str(answer)]) as (url, pid):
+            rows += _floor_rows(_measure(url, pid, seconds), base, seconds, len(body))
+    return rows
+
+
+def _floor_rows(floor: Measured, base_measured: Measured, seconds: float, size: int) -> list[Row]:
+    """The floor beside the same baseline as the YES path: no target, a reference."""
+    gen, baseline = _wrk.generator(seconds), f"bare starlette, same {size} B"
+    note = "decode + group-commit to SQLite + encode, nothing else (bench/_floor_server.py): no target"
+    rate = Row(
+        PART,
+        "POST /offersets floor req/s",
+        floor.wrk.requests_per_second,
+        "req/s",
+        base_measured.wrk.requests_per_second,
+        baseline,
+        gen,
+        note=note,
+    )
+    p99 = Row(
+        PART, "POST /offersets floor p99", floor.wrk.p99 * 1000, "ms", base_measured.wrk.p99 * 1000, baseline, gen
+    )
+    cpu = Row(PART, "POST /offersets floor server CPU per request", None, "ms", None, baseline, gen)
+    if floor.cpu_per_request is not None and base_measured.cpu_per_request is not None:
+        cpu.value, cpu.baseline = floor.cpu_per_request * 1000, base_measured.cpu_per_request * 1000
+    return [rate, p99, cpu]
 
 
 TARGETS = {"YES": (0.25, 3.0), "NO": (0.35, None)}
