@@ -83,6 +83,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An empty database of each kind, for one module (a module-scoped server's)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('module-db') / 'execplanner.sqlite'}"
+        return
+    with _throwaway_database() as url:
+        yield url
+
+
 @pytest.fixture
 def store(database_url: str) -> Iterator[object]:
     """An empty, migrated store of each kind (SQLite, PostgreSQL), closed after the test."""
@@ -136,6 +146,16 @@ def app_factory(tmp_path: Path, roomy_catalogue: Path) -> Iterator[type[InProces
     """Like `service_factory` (same arguments: database, data_dir, EXECPLANNER_* settings), but the service runs
     in this process: real HTTP on a loopback port, started in milliseconds. Stopped after the test."""
     with _servers(InProcessService, tmp_path, roomy_catalogue, signal.SIGTERM) as make:
+        yield make
+
+
+@pytest.fixture(scope="module")
+def module_app_factory(
+    tmp_path_factory: pytest.TempPathFactory, roomy_catalogue: Path
+) -> Iterator[type[InProcessService]]:
+    """`app_factory` for a module-scoped fixture: one in-process server the tests of a module share where none
+    depends on a fresh state (each uses its own owners and requests); stopped after the module's last test."""
+    with _servers(InProcessService, tmp_path_factory.mktemp("module-apps"), roomy_catalogue, signal.SIGTERM) as make:
         yield make
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from auth.fake_idp import FakeIdP
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "requests" / "oligia-webtop.json"
 VO = "vo.access.egi.eu"
@@ -35,10 +36,18 @@ def people(idp):
     return {name: idp.mint(name) for name in ("alice", "bob", "carol")}
 
 
-@pytest.fixture
-def server(app_factory, idp, database_url):
-    """In process: nothing here but the log test needs a process of its own (that one starts its own)."""
-    return app_factory(database=database_url, EXECPLANNER_ISSUERS=idp.issuer)
+@pytest.fixture(scope="module")
+def idp():
+    """One fake Check-in for the module: tests only add people to it, never change anyone's entitlements."""
+    with FakeIdP.start() as provider:
+        yield provider
+
+
+@pytest.fixture(scope="module")
+def server(module_app_factory, idp, module_database_url):
+    """In process, one per backend for the module: each test asks as its own people and reads only what it made
+    (nothing here but the log test needs a process of its own; that one starts its own)."""
+    return module_app_factory(database=module_database_url, EXECPLANNER_ISSUERS=idp.issuer)
 
 
 def ask(http, server, token: str | None, body: bytes | None = None) -> requests.Response:
@@ -107,7 +116,7 @@ def test_legacy_accepts_gives_the_same_reason(http, server, people):
     assert OPERATOR in answer.text and '"NO"' in answer.text
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True)
 def test_a_bad_token_is_a_401_with_the_issuers_to_ask(http, server, idp):
     for token in ("not-a-jwt", idp.mint("alice", exp=1), idp.mint("alice", iss="https://elsewhere.example/")):
         answer = ask(http, server, token)
@@ -119,7 +128,7 @@ def test_a_bad_token_is_a_401_with_the_issuers_to_ask(http, server, idp):
         assert token not in answer.text
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True)
 def test_anonymous_callers_still_plan_when_tokens_are_optional(http, server):
     assert offerset(http, server, None)["result"] == "YES"
 
@@ -151,7 +160,7 @@ def test_no_token_reaches_the_log(http, service_factory, idp, people):
         assert token.split(".")[-1] not in out + err  # not even its signature
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True)
 def test_the_client_commands_send_the_token_from_the_environment(server, people):
     import re
 
@@ -171,21 +180,21 @@ def test_the_client_commands_send_the_token_from_the_environment(server, people)
     assert people["alice"] not in asked.output + accepted.output
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True)
 def test_an_accepted_token_is_confirmed_in_x_vo_authenticated(http, server, idp, people):
     answer = ask(http, server, people["alice"])
     assert answer.headers["X-VO-Authenticated"] == f"alice@{idp.issuer}"
     assert "X-VO-Authenticated" not in ask(http, server, None).headers
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True)
 def test_a_bad_token_is_refused_before_the_body_is_judged(http, server):
     """A client with a broken token learns that first, whatever else is wrong with its request."""
     answer = http.post(server.url("/offersets"), data=b"{not json", headers={**JSON, **bearer("not-a-jwt")})
     assert answer.status_code == 401
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize(
     "header",
     [
@@ -206,7 +215,7 @@ def test_hostile_authorization_headers_are_401s(http, server, header):
     assert answer.json()["messages"][0]["message"]
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("module_database_url", ["sqlite"], indirect=True)
 def test_a_subject_that_cannot_be_an_owner_or_a_header_is_refused(http, server, idp):
     """A trusted issuer's odd subject (here trying to add a header) is a 401, not a broken answer."""
     idp.entitlements["eve\r\nX-Injected: 1"] = [OPERATOR]
