@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import itertools
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -238,11 +239,41 @@ def _quota(conn: Any, project_id: str) -> Quota:
 # ---------------------------------------------------------------------------------------------------- discovery
 
 
-def connect(target: SiteTarget, project_id: str, credentials: Credentials, timeout: float) -> Any:
-    """An openstacksdk connection scoped to the VO's project through Keystone OIDC federation."""
+_PLUGIN_LOCK = threading.Lock()
+_plugin_loaded = False
+
+
+def _load_auth_plugin() -> None:
+    """Find keystoneauth's OIDC plugin once, before many threads connect at the same moment.
+
+    keystoneauth finds it through stevedore, which scans every installed package's entry points the first time
+    and keeps the result; threads that all connect at once would each scan (a site's VOs, every site of a build).
+    """
+    global _plugin_loaded
+    with _PLUGIN_LOCK:
+        if not _plugin_loaded:
+            from keystoneauth1.loading import get_plugin_loader
+
+            get_plugin_loader("v3oidcaccesstoken")
+            _plugin_loaded = True
+
+
+def connect(
+    target: SiteTarget,
+    project_id: str,
+    credentials: Credentials,
+    timeout: float,
+    discovery_cache: dict[str, Any] | None = None,
+) -> Any:
+    """An openstacksdk connection scoped to the VO's project through Keystone OIDC federation.
+
+    `discovery_cache`, shared by the connections of one site, keeps the services' version documents (fetched
+    without a token, keyed by URL) so each VO's connection does not ask for them again.
+    """
     import openstack
 
-    return openstack.connect(
+    _load_auth_plugin()
+    region = openstack.config.get_cloud_region(
         load_yaml_config=False,
         load_envvars=False,
         auth_type="v3oidcaccesstoken",
@@ -254,6 +285,9 @@ def connect(target: SiteTarget, project_id: str, credentials: Credentials, timeo
         api_timeout=timeout,
         timeout=timeout,
     )
+    if discovery_cache is not None:
+        region._discovery_cache = discovery_cache  # what keystoneauth's Session(discovery_cache=) is for
+    return openstack.connection.Connection(config=region)
 
 
 def discover_vo(
@@ -263,9 +297,10 @@ def discover_vo(
     credentials: Credentials,
     timeout: float,
     progress: ProgressCallback = _noop,
+    discovery_cache: dict[str, Any] | None = None,
 ) -> SiteVO:
     """Everything one VO can use on one site, classified. Raises what the SDK raises."""
-    conn = connect(target, project_id, credentials, timeout)
+    conn = connect(target, project_id, credentials, timeout, discovery_cache)
     try:
         progress(target.name, f"{vo}: authenticating")
         conn.authorize()
@@ -292,10 +327,16 @@ def discover_vo(
 
 
 def _discover_vo_or_record(
-    target: SiteTarget, vo: str, project_id: str, credentials: Credentials, timeout: float, progress: ProgressCallback
+    target: SiteTarget,
+    vo: str,
+    project_id: str,
+    credentials: Credentials,
+    timeout: float,
+    progress: ProgressCallback,
+    discovery_cache: dict[str, Any],
 ) -> SiteVO:
     try:
-        return discover_vo(target, vo, project_id, credentials, timeout, progress)
+        return discover_vo(target, vo, project_id, credentials, timeout, progress, discovery_cache)
     except Exception as exc:  # noqa: BLE001 - any failure of one VO must not stop the others
         return SiteVO(vo=vo, project_id=project_id, status=failure_status(exc), error=failure_message(exc, credentials))
 
@@ -305,12 +346,14 @@ def discover_site(
 ) -> Site:
     """All requested VOs of one site, a few at a time; a failing VO is recorded, not raised."""
     items = sorted(target.vos.items())
+    cache: dict[str, Any] = {}  # the site's version documents, shared by its VOs' connections
     if len(items) <= 1:
-        vos = [_discover_vo_or_record(target, vo, pid, credentials, timeout, progress) for vo, pid in items]
+        vos = [_discover_vo_or_record(target, vo, pid, credentials, timeout, progress, cache) for vo, pid in items]
         return site_from_vos(target, vos)
     with cf.ThreadPoolExecutor(max_workers=min(VOS_AT_ONCE, len(items)), thread_name_prefix="discover-vo") as pool:
         futures = [
-            pool.submit(_discover_vo_or_record, target, vo, pid, credentials, timeout, progress) for vo, pid in items
+            pool.submit(_discover_vo_or_record, target, vo, pid, credentials, timeout, progress, cache)
+            for vo, pid in items
         ]
         vos = [f.result() for f in futures]
     return site_from_vos(target, vos)
