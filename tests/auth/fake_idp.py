@@ -256,6 +256,9 @@ def _public_jwk(private_key: Any, kid: str) -> dict[str, Any]:
 def _handler_for(idp: FakeIdP) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # an answer is two writes (head, then body) on a kept-alive connection: with Nagle's algorithm on, the
+        # body waits for the client's delayed ACK of the head (tens of ms per call)
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet: and never print a token
             pass
