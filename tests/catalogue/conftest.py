@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +12,7 @@ from execplanner.catalogue.build import build_catalogue
 from execplanner.catalogue.model import Catalogue
 from execplanner.catalogue.sources import sim_targets
 from execplanner.simcloud import FederationSpec, SimFederation, load_federation
+from execplanner.simcloud.default_catalogue import CANONICAL_SIM_URL, rebase
 
 
 @pytest.fixture(scope="session")
@@ -32,9 +35,28 @@ def quiet_sim() -> Iterator[SimFederation]:
 
 
 @pytest.fixture(scope="session")
-def sim_catalogue(quiet_sim: SimFederation) -> Catalogue:
-    """Every site and every VO of the simulator, discovered over HTTP once for the session."""
-    targets, credentials, source = sim_targets(quiet_sim.base_url)
+def sim_catalogue(quiet_sim: SimFederation, tmp_path_factory: pytest.TempPathFactory) -> Catalogue:
+    """Every site and every VO of the simulator, discovered over HTTP once for the run.
+
+    Under pytest-xdist the first worker that needs it builds it against its own simulator and leaves the build
+    in the run's directory; the others wait for it and take it, moved to their own simulator's address, rather
+    than each spending seconds of CPU on the same ~850 calls to the same bundled federation.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _build_from(quiet_sim)
+    run_dir = tmp_path_factory.getbasetemp().parent  # common to every worker of this run, and to no other run
+    built = run_dir / "sim-catalogue.json"
+    with (run_dir / "sim-catalogue.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if built.is_file():
+            return rebase(Catalogue.load(built), CANONICAL_SIM_URL, quiet_sim.base_url)
+        catalogue = _build_from(quiet_sim)
+        rebase(catalogue, quiet_sim.base_url).save(built)
+        return catalogue
+
+
+def _build_from(fed: SimFederation) -> Catalogue:
+    targets, credentials, source = sim_targets(fed.base_url)
     return build_catalogue(targets, credentials, source, site_timeout=60)
 
 
