@@ -1,5 +1,9 @@
 """Two replicas on one PostgreSQL database: both run the scheduler, each offer expires exactly once, and what
-one replica offers the other sees and can accept."""
+one replica offers the other sees and can accept.
+
+Each pair is one real `execplanner serve` process and one app served in the test process: two interpreters, so
+nothing in memory (module state, caches, locks) is shared between the replicas, only the database, as in
+production; the second interpreter would add a start-up and nothing the first does not already separate."""
 
 from __future__ import annotations
 
@@ -14,9 +18,11 @@ NOTEBOOK = json.loads(
 ACCEPT = {"update": {"type": "uri:enum-value-update", "path": "phase", "value": "ACCEPTED"}}
 
 
-def test_two_replicas_share_state_and_expire_each_offer_once(http, service_factory, postgres_url_fresh, wait_for):
+def test_two_replicas_share_state_and_expire_each_offer_once(
+    http, service_factory, app_factory, postgres_url_fresh, wait_for
+):
     first = service_factory(database=postgres_url_fresh, EXECPLANNER_OFFER_EXPIRY_SECONDS="1")
-    second = service_factory(database=postgres_url_fresh, EXECPLANNER_OFFER_EXPIRY_SECONDS="1")
+    second = app_factory(database=postgres_url_fresh, EXECPLANNER_OFFER_EXPIRY_SECONDS="1")
     made = [http.post(first.url("/offersets"), json=NOTEBOOK).json() for _ in range(3)]
     made += [http.post(second.url("/offersets"), json=NOTEBOOK).json() for _ in range(3)]
     offers = [o["uuid"] for document in made for o in document["offers"]]
@@ -44,9 +50,11 @@ def test_two_replicas_share_state_and_expire_each_offer_once(http, service_facto
     assert held == 0
 
 
-def test_accept_on_one_replica_rejects_siblings_seen_from_the_other(http, service_factory, postgres_url_fresh):
+def test_accept_on_one_replica_rejects_siblings_seen_from_the_other(
+    http, service_factory, app_factory, postgres_url_fresh
+):
     first = service_factory(database=postgres_url_fresh)
-    second = service_factory(database=postgres_url_fresh)
+    second = app_factory(database=postgres_url_fresh)
     document = http.post(first.url("/offersets"), json=NOTEBOOK).json()
     accepted = http.post(second.url(f"/sessions/{document['offers'][0]['uuid']}"), json=ACCEPT)
     assert accepted.status_code == 200
