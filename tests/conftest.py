@@ -73,6 +73,13 @@ def postgres_url_fresh() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="module")
+def module_postgres_url() -> Iterator[str]:
+    """An empty PostgreSQL database for one module (the servers its module-scoped fixtures share)."""
+    with _throwaway_database() as url:
+        yield url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database of each kind, for one test."""
