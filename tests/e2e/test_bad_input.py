@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy
@@ -17,13 +19,21 @@ GOOD = {
 }
 
 
-def count_offersets(service) -> int:
-    url = service.database or f"sqlite:///{service.data_dir / 'execplanner.sqlite'}"
-    engine = sqlalchemy.create_engine(url)
-    try:
-        with engine.connect() as conn:
+@pytest.fixture(scope="module")
+def count_offersets() -> Iterator[Callable[[Any], int]]:
+    """`count_offersets(service)`: the offer sets in the service's database, read through one engine per database
+    for the module (a connection per test, not a new engine and its connect each time)."""
+    engines: dict[str, sqlalchemy.Engine] = {}
+
+    def count(service: Any) -> int:
+        url = service.database or f"sqlite:///{service.data_dir / 'execplanner.sqlite'}"
+        if url not in engines:
+            engines[url] = sqlalchemy.create_engine(url)
+        with engines[url].connect() as conn:
             return conn.execute(sqlalchemy.text("SELECT count(*) FROM offersets")).scalar_one()
-    finally:
+
+    yield count
+    for engine in engines.values():
         engine.dispose()
 
 
@@ -104,7 +114,7 @@ BAD_BODIES = [
 
 
 @pytest.mark.parametrize("body,content_type,status,text", BAD_BODIES)
-def test_bad_offerset_requests_are_refused_cleanly(http, service, body, content_type, status, text):
+def test_bad_offerset_requests_are_refused_cleanly(http, service, count_offersets, body, content_type, status, text):
     before = count_offersets(service)
     answer = http.post(
         service.url("/offersets"), data=body, headers={"Content-Type": content_type}, allow_redirects=False
