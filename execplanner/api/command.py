@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
 import signal
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Protocol
 
 import click
@@ -21,7 +23,11 @@ from execplanner.lifecycle.credentials import CredentialSource
 
 
 class _Server(uvicorn.Server):
-    """uvicorn re-raises SIGTERM/SIGINT after a graceful shutdown; an operator expects exit status 0."""
+    """uvicorn re-raises SIGTERM/SIGINT after a graceful shutdown; an operator expects exit status 0. And the
+    shutdown begins when the signal comes, not at uvicorn's next 0.1 s tick."""
+
+    _woken: asyncio.Event | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -31,6 +37,23 @@ class _Server(uvicorn.Server):
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        if self._loop is not None and self._woken is not None:
+            # the loop's own signal-safe wake-up (its self-pipe), as asyncio's add_signal_handler uses
+            self._loop.call_soon_threadsafe(self._woken.set)
+
+    async def main_loop(self) -> None:
+        """uvicorn's loop (a tick every 0.1 s: date header, request limits, exit), but a signal ends the wait."""
+        self._loop, self._woken = asyncio.get_running_loop(), asyncio.Event()
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), 0.1)
+            should_exit = await self.on_tick(counter)
 
 
 class Simulated(Protocol):
@@ -117,6 +140,9 @@ def serve(config_file: Path | None, **flags: object) -> None:
     finally:
         if simulated is not None:
             simulated.stop()
+    # Stopped, and everything closed: the interpreter's last collection at exit would only walk the whole heap
+    # (catalogue, models, libraries), 0.05-0.3 s of every stop, to free memory the process is giving back anyway.
+    gc.freeze()
     if not server.started:  # the app's own start-up failed after our checks; uvicorn has said why
         raise SystemExit(3)
 
