@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from support.builders import opened_store, roomy
+from support.builders import empty_store, opened_store, roomy
 from support.servers import InProcessService, Service
 from support.waiting import wait_for
 
@@ -190,6 +190,19 @@ def store(database_url: str) -> Iterator[object]:
     """An empty, migrated store of each kind (SQLite, PostgreSQL), closed after the test."""
     with opened_store(database_url) as opened:
         yield opened
+
+
+@pytest.fixture(scope="module")
+def _module_store(module_database_url: str) -> Iterator[object]:
+    with opened_store(module_database_url) as opened:
+        yield opened
+
+
+@pytest.fixture
+def emptied_store(_module_store: object) -> object:
+    """`store` without a database of its own: one migrated store of each kind for the module, emptied before each
+    test (`support.builders.empty_store`). For tests that only read and write rows, not the schema."""
+    return empty_store(_module_store)  # type: ignore[arg-type]
 
 
 def _server_env(catalogue: Path) -> dict[str, str]:

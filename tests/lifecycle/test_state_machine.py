@@ -27,6 +27,14 @@ from execplanner.model.phase import FINAL_PHASES, Phase
 from execplanner.planner.plan import Offer, Plan
 from execplanner.store import records
 
+
+@pytest.fixture
+def store(emptied_store):
+    """One database per backend for the module, emptied before each test: these tests write and read rows, never
+    the schema, so a new database each (created, migrated, dropped) bought nothing."""
+    return emptied_store
+
+
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 REQUEST = OfferSetRequest(executable=Executable(kind=ExecutableKind.JUPYTER_NOTEBOOK, location="https://x/a.ipynb"))
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from execplanner.booking.offersets import Ask
 from execplanner.booking.writer import OfferSetWriter
 from execplanner.model.documents import (
@@ -21,6 +23,14 @@ from execplanner.model.documents import (
 from execplanner.planner.plan import Offer, Plan
 from execplanner.store import records
 from execplanner.store.database import Store
+
+
+@pytest.fixture
+def store(emptied_store):
+    """One database per backend for the module, emptied before each test: these tests write and read rows, never
+    the schema, so a new database each (created, migrated, dropped) bought nothing."""
+    return emptied_store
+
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 

@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
+import pytest
 import sqlalchemy
 from alembic import command
 from alembic.config import Config
-from support.builders import fixed_offers, one_core_offers, placement
+from support.builders import empty_store, fixed_offers, one_core_offers, opened_store, placement
 
 from execplanner.booking.holds import hold_of
 from execplanner.booking.offersets import create_offerset
@@ -30,6 +31,16 @@ from execplanner.model.phase import HOLDING_PHASES, Phase
 from execplanner.planner.plan import Caller
 from execplanner.store import records
 from execplanner.store.database import MIGRATIONS, Store
+
+
+@pytest.fixture
+def database_url(module_database_url: str) -> str:
+    """The module's database of each kind, emptied before each test (the tests that open a store here write and
+    read rows, never the schema; the migration tests build their own old databases)."""
+    with opened_store(module_database_url) as store:
+        empty_store(store)
+    return module_database_url
+
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 REQUEST = OfferSetRequest(executable=Executable(kind=ExecutableKind.DOCKER_CONTAINER))
