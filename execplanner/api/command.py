@@ -24,10 +24,17 @@ from execplanner.lifecycle.credentials import CredentialSource
 
 class _Server(uvicorn.Server):
     """uvicorn re-raises SIGTERM/SIGINT after a graceful shutdown; an operator expects exit status 0. And the
-    shutdown begins when the signal comes, not at uvicorn's next 0.1 s tick."""
+    shutdown begins when the signal comes, not at uvicorn's next 0.1 s tick; `on_listening` runs once it listens."""
 
     _woken: asyncio.Event | None = None
     _loop: asyncio.AbstractEventLoop | None = None
+    #: called once the server is listening (serve prints the line that says where)
+    on_listening: Callable[[], None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and self.on_listening is not None:
+            self.on_listening()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -122,21 +129,15 @@ def serve(config_file: Path | None, **flags: object) -> None:
         raise
     server = _Server(uvicorn_config(app, settings))  # listens on our socket: its host and port go unused
 
-    async def announce() -> None:
-        while not server.started:
-            await asyncio.sleep(0.05)
+    def announce() -> None:
         for sock in (s for srv in server.servers for s in srv.sockets):
             host, port = sock.getsockname()[:2]
             shown = f"[{host}]" if ":" in host else host
             click.echo(f"execplanner listening on http://{shown}:{port}", err=False)
 
-    async def main() -> None:
-        watcher = asyncio.create_task(announce())
-        await server.serve(sockets=[listening])
-        watcher.cancel()
-
+    server.on_listening = announce  # as soon as it listens, not at the next look (it polled every 0.05 s)
     try:
-        asyncio.run(main())
+        asyncio.run(server.serve(sockets=[listening]))
     finally:
         if simulated is not None:
             simulated.stop()
