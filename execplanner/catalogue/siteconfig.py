@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import re
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 from execplanner.errors import CatalogueError
 
 _LOCK = threading.Lock()
+_IMPORT_LOCK = threading.Lock()
 _BAD_FILE = re.compile(r"Error during reading site config from (?P<file>.+)")
 
 
@@ -49,6 +53,30 @@ class SkippedFile:
     reason: str
 
 
+def _fedcloud_sites() -> ModuleType:
+    """`fedcloudclient.sites`, imported without what fedcloudclient does to logging when it is first imported.
+
+    Its logger module sets the root logger to DEBUG and, with no ~/.config/fedcloud/logging.conf, gives it a
+    FileHandler on ~/.config/fedcloud/logs/fedcloud.log: from then on every library's debug record in this
+    process (keystoneauth logs each request and answer) was formatted and appended there, about 1.7 MB per
+    build of the bundled simulator. The root logger is put back as it was; execplanner's own logging settings
+    decide what is logged and where.
+    """
+    with _IMPORT_LOCK:
+        if "fedcloudclient.sites" in sys.modules:
+            return sys.modules["fedcloudclient.sites"]
+        root = logging.getLogger()
+        level, handlers = root.level, list(root.handlers)
+        try:
+            from fedcloudclient import sites
+        finally:
+            for handler in [h for h in root.handlers if h not in handlers]:
+                root.removeHandler(handler)
+                handler.close()
+            root.setLevel(level)
+        return sites
+
+
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else text
 
@@ -57,8 +85,8 @@ def _check_files(sites_dir: Path) -> tuple[list[Path], list[SkippedFile]]:
     """Validate each file with fedcloudclient's bundled schema, one by one (it stops at the first bad one)."""
     import jsonschema
     import yaml
-    from fedcloudclient import sites as fedcloud_sites  # lazy: importing reads fedcloud config
 
+    fedcloud_sites = _fedcloud_sites()  # lazy: importing reads fedcloud config
     schema = fedcloud_sites.read_site_schema()
     good: list[Path] = []
     skipped: list[SkippedFile] = []
@@ -75,7 +103,7 @@ def _check_files(sites_dir: Path) -> tuple[list[Path], list[SkippedFile]]:
 
 def _load_into_fedcloudclient(sites_dir: Path) -> list[SkippedFile]:
     """Load the valid files into fedcloudclient; its SystemExit becomes a CatalogueError naming the file."""
-    from fedcloudclient import sites as fedcloud_sites
+    fedcloud_sites = _fedcloud_sites()
 
     if not sites_dir.is_dir():
         raise CatalogueError(f"site configuration directory {sites_dir} does not exist")
@@ -100,7 +128,7 @@ def _load_into_fedcloudclient(sites_dir: Path) -> list[SkippedFile]:
 
 def read_sites(sites_dir: Path, vos: list[str] | None = None) -> SiteConfig:
     """Sites in `sites_dir`; with `vos`, only those supporting one of them, and only those VOs."""
-    from fedcloudclient import sites as fedcloud_sites
+    fedcloud_sites = _fedcloud_sites()
 
     with _LOCK:
         skipped = _load_into_fedcloudclient(sites_dir)
@@ -129,7 +157,7 @@ def read_sites(sites_dir: Path, vos: list[str] | None = None) -> SiteConfig:
 
 def sites_supporting(sites_dir: Path, vo: str) -> SiteConfig:
     """The sites whose configuration maps `vo` to a project (fedcloudclient's `list_sites(vo)`)."""
-    from fedcloudclient import sites as fedcloud_sites
+    fedcloud_sites = _fedcloud_sites()
 
     with _LOCK:
         skipped = _load_into_fedcloudclient(sites_dir)
