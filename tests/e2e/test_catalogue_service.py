@@ -1,5 +1,5 @@
 """The service's catalogue: served in three formats, reloaded on SIGHUP or by the admin endpoint without
-dropping requests, a bad file refused with the old catalogue kept."""
+dropping requests, a bad file refused with the old catalogue kept; SIGTERM then stops the server with status 0."""
 
 from __future__ import annotations
 
@@ -53,9 +53,13 @@ def test_catalogue_in_three_formats(http, service):
 @pytest.fixture(scope="module")
 def reloadable(module_service_factory, tmp_path_factory, roomy_catalogue):
     """One real server for the module's signal tests, on a catalogue file of its own; each test leaves the file as
-    it found it (the roomy catalogue), reloaded."""
+    it found it (the roomy catalogue), reloaded. Once they are done, SIGTERM stops it cleanly: exit status 0 (the
+    suite's check of a graceful stop, formerly test_offersets.py::test_sigterm_shuts_down_cleanly with a server of
+    its own)."""
     path = writable_catalogue(tmp_path_factory.mktemp("reloadable"), roomy_catalogue)
-    return module_service_factory(EXECPLANNER_CATALOGUE=str(path)), path
+    server = module_service_factory(EXECPLANNER_CATALOGUE=str(path))
+    yield server, path
+    assert server.stop(signal.SIGTERM) == 0
 
 
 def test_admin_reload_and_sighup(reloadable, roomy_catalogue, wait_for):

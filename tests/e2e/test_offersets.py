@@ -205,11 +205,6 @@ def test_unsupported_accept_is_406(http, service):
     assert answer.status_code == 406
 
 
-def test_sigterm_shuts_down_cleanly(service_factory):
-    server = service_factory()
-    assert server.stop() == 0
-
-
 def test_namespaced_xml_is_read(http, service):
     body = (EXAMPLES / "requests" / "jupyter-notebook.xml").read_bytes()
     body = body.replace(b"<offers-request>", b'<offers-request xmlns="urn:example:any-namespace">')
