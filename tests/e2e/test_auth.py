@@ -47,7 +47,9 @@ def idp():
 def server(module_app_factory, idp, module_database_url):
     """In process, one per backend for the module: each test asks as its own people and reads only what it made
     (nothing here but the log test needs a process of its own; that one starts its own)."""
-    return module_app_factory(database=module_database_url, EXECPLANNER_ISSUERS=idp.issuer)
+    started = module_app_factory(database=module_database_url, EXECPLANNER_ISSUERS=idp.issuer)
+    yield started
+    started.stop()  # here, before its database goes (module_app_factory's own stop comes after the module's last)
 
 
 def ask(http, server, token: str | None, body: bytes | None = None) -> requests.Response:
