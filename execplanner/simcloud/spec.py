@@ -213,6 +213,11 @@ class FederationSpec(_Spec):
         return sorted({vo.name for site in self.sites for vo in site.vos})
 
 
+# libyaml's parser when PyYAML has it: the same documents, ~5x faster (0.09 -> 0.02 s for the bundled sites.yaml,
+# read again by every simulator a test starts)
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_federation(path: str | Path | None = None) -> FederationSpec:
     """Read a federation file; None reads the bundled default `sites.yaml`."""
     if path is None:
@@ -225,6 +230,6 @@ def load_federation(path: str | Path | None = None) -> FederationSpec:
             raise ExecPlannerError(f"cannot read federation file {path}: {exc.strerror}") from exc
         origin = str(path)
     try:
-        return FederationSpec.model_validate(yaml.safe_load(text))
+        return FederationSpec.model_validate(yaml.load(text, Loader=_SAFE_LOADER))  # noqa: S506 - a safe loader
     except (yaml.YAMLError, ValueError) as exc:
         raise ExecPlannerError(f"invalid federation file {origin}: {exc}") from exc

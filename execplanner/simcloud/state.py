@@ -37,6 +37,18 @@ from execplanner.simcloud.spec import QuotaSpec, SiteSpec
 ADMIN_PROJECT = "admin"
 
 
+def _first_and_last_host(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> tuple[str, str] | None:
+    """The first and last of `network.hosts()` without listing them (a /16 is 65,534 addresses); None for a
+    network bigger than a /16, which gets no default gateway or pool."""
+    if network.num_addresses > 65536:
+        return None
+    if network.prefixlen >= network.max_prefixlen - 1:  # /31, /32 (and IPv6 /127, /128): every address is a host
+        hosts = list(network.hosts())
+        return str(hosts[0]), str(hosts[-1])
+    last = network[-2] if network.version == 4 else network[-1]  # IPv4 leaves out the broadcast address
+    return str(network[1]), str(last)
+
+
 class IpExhausted(Exception):
     """No free address left in a network's allocation pools."""
 
@@ -109,12 +121,11 @@ class SiteCloud:
         return net
 
     def _add_subnet(self, net: Network, name: str, cidr: str, gateway: str | None, pools: list) -> Subnet:
-        network = ipaddress.ip_network(cidr)
-        hosts = list(network.hosts()) if network.num_addresses <= 65536 else []
-        gw = gateway or (str(hosts[0]) if hosts else None)
+        hosts = _first_and_last_host(ipaddress.ip_network(cidr))
+        gw = gateway or (hosts[0] if hosts else None)
         if not pools and hosts:
-            first = 1 if gw == str(hosts[0]) else 0
-            pools = [(str(hosts[first]), str(hosts[-1]))]
+            first = str(ipaddress.ip_address(hosts[0]) + 1) if gw == hosts[0] else hosts[0]
+            pools = [(first, hosts[1])]
         subnet = Subnet(
             id=stable_id(self.name, "subnet", net.id, name),
             name=name,
