@@ -104,7 +104,9 @@ class Settings(BaseModel):
         description="Most database connections this process opens (PostgreSQL; one is the scheduler's; of the "
         "others a third kept open, the rest on demand).",
     )
-    offer_expiry_seconds: int = Field(300, gt=0, description="How long an offer holds its capacity.")
+    offer_expiry_seconds: float = Field(
+        300, gt=0, description="How long an offer holds its capacity, in seconds (fractions allowed)."
+    )
     max_offers: int = Field(4, ge=1, le=32, description="Most offers in one offer set.")
     default_vo: str = Field("vo.access.egi.eu", description="VO assumed when neither request nor token names one.")
     scheduler_interval: float = Field(

@@ -23,13 +23,13 @@ ACCEPT = {"update": {"type": "uri:enum-value-update", "path": "phase", "value": 
 @pytest.fixture(scope="module")
 def replica(module_postgres_url, module_service_factory):
     """The real-process replica both tests pair with an in-process one, on the module's database; it expires
-    offers it makes after a second. Each test reads back only what it made."""
-    return module_service_factory(database=module_postgres_url, EXECPLANNER_OFFER_EXPIRY_SECONDS="1")
+    offers it makes after 0.3 s. Each test reads back only what it made."""
+    return module_service_factory(database=module_postgres_url, EXECPLANNER_OFFER_EXPIRY_SECONDS="0.3")
 
 
 def test_two_replicas_share_state_and_expire_each_offer_once(http, replica, app_factory, module_postgres_url, wait_for):
     first = replica
-    second = app_factory(database=module_postgres_url, EXECPLANNER_OFFER_EXPIRY_SECONDS="1")
+    second = app_factory(database=module_postgres_url, EXECPLANNER_OFFER_EXPIRY_SECONDS="0.3")
     made = [http.post(first.url("/offersets"), json=NOTEBOOK).json() for _ in range(3)]
     made += [http.post(second.url("/offersets"), json=NOTEBOOK).json() for _ in range(3)]
     offers = [o["uuid"] for document in made for o in document["offers"]]
