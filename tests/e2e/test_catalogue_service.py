@@ -3,6 +3,7 @@ dropping requests, a bad file refused with the old catalogue kept; SIGTERM then 
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from pathlib import Path
@@ -18,13 +19,14 @@ from execplanner.errors import CatalogueError
 # libyaml where PyYAML has it, as the service itself reads catalogues: the same documents, read in a fifth of the
 # time (the pure-Python reader took a second over the bundled catalogue)
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 REQUEST = (Path(__file__).resolve().parents[2] / "examples" / "requests" / "jupyter-notebook.json").read_bytes()
 
 
 def writable_catalogue(tmp_path: Path, roomy: Path) -> Path:
-    path = tmp_path / "catalogue.yaml"
+    """A copy of the roomy catalogue, in its format (JSON: each start and reload reads it in 0.02 s, where the same
+    document read as YAML took ~0.2 s)."""
+    path = tmp_path / f"catalogue{roomy.suffix}"
     path.write_bytes(roomy.read_bytes())
     return path
 
@@ -113,9 +115,9 @@ def test_bad_reload_is_refused_and_old_catalogue_kept(app_factory, tmp_path, roo
     path = writable_catalogue(tmp_path, roomy_catalogue)
     server = app_factory(EXECPLANNER_CATALOGUE=str(path))
     before = site_names(server)
-    document = yaml.load(path.read_text(), Loader=YAML_LOADER)  # noqa: S506 — a safe loader, libyaml's
+    document = json.loads(path.read_text())
     document["sites"][0]["vos"][0]["flavors"][0]["vcpus"] = "many"
-    path.write_text(yaml.dump(document, Dumper=YAML_DUMPER))
+    path.write_text(json.dumps(document))
     answer = requests.post(server.url("/admin/catalogue/reload"), timeout=10)
     assert answer.status_code == 422
     assert "sites[0].vos[0].flavors[0].vcpus" in answer.json()["messages"][0]["message"]
