@@ -179,6 +179,7 @@ def test_a_restricted_application_credential_may_not_delete_itself_as_keystone_r
     """keystone/api/users.py: deleting (or creating) an application credential with a token obtained from a
     restricted one is a 403, itself included; its owner's own token deletes it."""
     fed, site = simcloud_fresh, "NCG-INGRID-PT"
+    fed.set_response_delay(site, 0.0)  # its 0.6 s a call is not what this is about
     owner = connect(fed, site)
     user_id = owner.current_user_id
     cred = owner.identity.create_application_credential(user=user_id, name="restricted", unrestricted=False)
@@ -198,6 +199,7 @@ def test_a_restricted_application_credential_may_not_delete_itself_as_keystone_r
 
 def test_an_unrestricted_application_credential_may_delete_itself(simcloud_fresh: SimFederation) -> None:
     fed, site = simcloud_fresh, "NCG-INGRID-PT"
+    fed.set_response_delay(site, 0.0)
     owner = connect(fed, site)
     user_id = owner.current_user_id
     cred = owner.identity.create_application_credential(user=user_id, name="unrestricted", unrestricted=True)
