@@ -11,6 +11,7 @@ import concurrent.futures
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import sys
 from collections.abc import Iterator
@@ -147,6 +148,7 @@ _THROWAWAYS = _ThrowawayDatabases()
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     _THROWAWAYS.close()
+    _MIGRATED_SQLITE.close()
 
 
 @contextlib.contextmanager
@@ -161,6 +163,41 @@ def _throwaway_database() -> Iterator[str]:
         yield _pg_url(name)
     finally:
         _THROWAWAYS.drop_later(name)
+
+
+class _MigratedSqlite:
+    """A SQLite database file at the current schema with no rows, migrated once per test process through
+    `Store.open` as a server does; `copy_to(path)` puts a copy where a test's server would otherwise create and
+    migrate one (0.01 s instead of 0.03-0.12 s a server)."""
+
+    def __init__(self) -> None:
+        self._file: Path | None = None
+
+    def _migrated(self) -> Path:
+        if self._file is None:
+            import sqlite3
+            import tempfile
+
+            from execplanner.store.database import Store
+
+            path = Path(tempfile.mkdtemp(prefix="execplanner-test-sqlite-")) / "execplanner.sqlite"
+            Store.open(f"sqlite:///{path}", connections=2).close()
+            with contextlib.closing(sqlite3.connect(path)) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the one file a copy takes
+            self._file = path
+        return self._file
+
+    def copy_to(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self._migrated(), path)
+
+    def close(self) -> None:
+        if self._file is not None:
+            shutil.rmtree(self._file.parent, ignore_errors=True)
+            self._file = None
+
+
+_MIGRATED_SQLITE = _MigratedSqlite()
 
 
 @pytest.fixture(scope="session")
@@ -186,9 +223,10 @@ def module_postgres_url() -> Iterator[str]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database of each kind with no rows, for one test (SQLite: no file yet; PostgreSQL: at the current
-    schema, a copy of a migrated template)."""
+    """A database of each kind with no rows, for one test: at the current schema, a copy of one migrated once per
+    test process (`_MigratedSqlite`, `_ThrowawayDatabases`)."""
     if request.param == "sqlite":
+        _MIGRATED_SQLITE.copy_to(tmp_path / "execplanner.sqlite")
         yield f"sqlite:///{tmp_path / 'execplanner.sqlite'}"
         return
     with _throwaway_database() as url:
@@ -199,7 +237,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database of each kind with no rows, for one module (a module-scoped server's); as `database_url`."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('module-db') / 'execplanner.sqlite'}"
+        path = tmp_path_factory.mktemp("module-db") / "execplanner.sqlite"
+        _MIGRATED_SQLITE.copy_to(path)
+        yield f"sqlite:///{path}"
         return
     with _throwaway_database() as url:
         yield url
@@ -238,6 +278,8 @@ def _servers(kind: type[Service | InProcessService], directory: Path, catalogue:
     def make(database: str | None = None, data_dir: Path | None = None, **env: str) -> Service | InProcessService:
         env = {**_server_env(catalogue), **env}
         where = data_dir or directory / f"{kind.__name__.lower()}{len(started)}"
+        if data_dir is None and database is None and "EXECPLANNER_DATABASE" not in env:
+            _MIGRATED_SQLITE.copy_to(where / "execplanner.sqlite")  # its default database, made ready
         server = kind(data_dir=where, database=database, env=env)
         started.append(server)
         return server.start()
