@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import functools
 import os
 import secrets
 import shutil
@@ -52,8 +53,10 @@ TEST_DATABASE_CONNECTIONS = "5"
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 
 
+@functools.cache
 def _pg_available() -> str | None:
-    """None if PostgreSQL answers, else why not."""
+    """None if PostgreSQL answers, else why not; asked once per test process (a server that answered is expected to
+    go on answering, and one that did not is not waited for again, up to 3 s a test)."""
     try:
         import psycopg
 
