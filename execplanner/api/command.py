@@ -10,24 +10,21 @@ import signal
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import FrameType
 from typing import Protocol
 
 import click
-import uvicorn
 
 from execplanner import logs
+from execplanner.api.server import PromptServer
 from execplanner.config import Settings, load_settings
 from execplanner.errors import ListenError
 from execplanner.lifecycle.credentials import CredentialSource
 
 
-class _Server(uvicorn.Server):
-    """uvicorn re-raises SIGTERM/SIGINT after a graceful shutdown; an operator expects exit status 0. And the
-    shutdown begins when the signal comes, not at uvicorn's next 0.1 s tick; `on_listening` runs once it listens."""
+class _Server(PromptServer):
+    """uvicorn re-raises SIGTERM/SIGINT after a graceful shutdown; an operator expects exit status 0. A signal
+    starts the shutdown at once (PromptServer); `on_listening` runs once it listens."""
 
-    _woken: asyncio.Event | None = None
-    _loop: asyncio.AbstractEventLoop | None = None
     #: called once the server is listening (serve prints the line that says where)
     on_listening: Callable[[], None] | None = None
 
@@ -44,23 +41,6 @@ class _Server(uvicorn.Server):
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        super().handle_exit(sig, frame)
-        if self._loop is not None and self._woken is not None:
-            # the loop's own signal-safe wake-up (its self-pipe), as asyncio's add_signal_handler uses
-            self._loop.call_soon_threadsafe(self._woken.set)
-
-    async def main_loop(self) -> None:
-        """uvicorn's loop (a tick every 0.1 s: date header, request limits, exit), but a signal ends the wait."""
-        self._loop, self._woken = asyncio.get_running_loop(), asyncio.Event()
-        counter = 0
-        should_exit = await self.on_tick(counter)
-        while not should_exit:
-            counter = (counter + 1) % 864000
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._woken.wait(), 0.1)
-            should_exit = await self.on_tick(counter)
 
 
 class Simulated(Protocol):

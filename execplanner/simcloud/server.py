@@ -3,9 +3,7 @@ demos) or in the foreground (`execplanner sim`)."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import signal
 import socket
 import threading
@@ -14,6 +12,7 @@ from pathlib import Path
 
 import uvicorn
 
+from execplanner.api.server import PromptServer
 from execplanner.simcloud.app import create_app
 from execplanner.simcloud.checkin import TOKEN_PATH, RefreshGrant
 from execplanner.simcloud.faults import FaultInjector
@@ -32,53 +31,6 @@ class _StopRequested(Exception):
 
 def _stop_requested(signum: int, frame: object) -> None:
     raise _StopRequested(signum)
-
-
-class _Server(uvicorn.Server):
-    """uvicorn's server, stopped at once by `wake()`.
-
-    uvicorn looks at `should_exit` every 0.1 s and, shutting down, always gives open connections 0.1 s more:
-    0.2 s for every stop, and a test run starts and stops a simulator hundreds of times. Here the wait for
-    `should_exit` can be cut short, and connections that are idle (kept alive between calls, what a stop
-    usually finds) are closed first, so uvicorn's graceful pause is left for answers still being sent.
-    """
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self._woken = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def wake(self) -> None:
-        """Call after setting `should_exit`, from any thread."""
-        if self._loop is not None:
-            with contextlib.suppress(RuntimeError):  # the loop has already closed
-                self._loop.call_soon_threadsafe(self._woken.set)
-
-    async def main_loop(self) -> None:  # uvicorn's loop, with a sleep that `wake()` cuts short
-        self._loop = asyncio.get_running_loop()
-        counter = 0
-        should_exit = await self.on_tick(counter)
-        while not should_exit:
-            counter = (counter + 1) % 864000
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._woken.wait(), 0.1)
-            should_exit = await self.on_tick(counter)
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        for connection in list(self.server_state.connections):
-            connection.shutdown()  # an idle one closes now; one mid-answer finishes it first
-        await asyncio.sleep(0)  # let the closed ones report their loss
-        if not self.server_state.connections and not self.server_state.tasks:
-            for server in self.servers:
-                server.close()
-            for sock in sockets or []:
-                sock.close()
-            for server in self.servers:
-                await server.wait_closed()
-            if not self.force_exit:
-                await self.lifespan.shutdown()
-            return
-        await super().shutdown(sockets)
 
 
 class SimSite:
@@ -111,7 +63,7 @@ class SimFederation:
         host, port = sock.getsockname()[:2]
         self.base_url = f"http://{host}:{port}"
         config = uvicorn.Config(create_app(federation), log_level=log_level, access_log=False, lifespan="off")
-        self._server = _Server(config)
+        self._server = PromptServer(config)
         self._thread: threading.Thread | None = None
         self.vms = VmHost(federation.sites, faults=federation.faults)
 
@@ -167,8 +119,7 @@ class SimFederation:
             self._socket.close()
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._server.wake()
+        self._server.stop_soon()
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None

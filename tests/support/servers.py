@@ -12,8 +12,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import signal
 import subprocess
@@ -24,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import uvicorn
+from execplanner.api.server import PromptServer
 
 
 @dataclass
@@ -109,62 +107,6 @@ class Service:
         return self.base_url + path
 
 
-class _PromptServer(uvicorn.Server):
-    """uvicorn's server, stopping as soon as it is asked to, and waiting for the same things before it ends.
-
-    uvicorn looks at `should_exit` every 0.1 s, and once stopping, pauses 0.1 s after asking open connections to
-    close, then polls every 0.1 s for them and for running tasks: a stop took 0.2 s, paid by every test that
-    starts a server. Here `stop()` wakes the loop at once, and the wait for connections and tasks polls every
-    5 ms; the rest is uvicorn's shutdown (uvicorn 0.55): listening sockets closed, connections asked to close,
-    connections and tasks waited for (cancelled past the graceful timeout), then the app's lifespan shutdown
-    (scheduler, writer, store)."""
-
-    _POLL = 0.005
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._woken: asyncio.Event | None = None
-
-    def stop_soon(self) -> None:
-        """Ask for a graceful stop (from any thread) and wake the server's loop to act on it now."""
-        self.should_exit = True
-        loop, woken = self._loop, self._woken
-        if loop is not None and woken is not None:
-            with contextlib.suppress(RuntimeError):  # the loop has already ended
-                loop.call_soon_threadsafe(woken.set)
-
-    async def main_loop(self) -> None:
-        self._woken = asyncio.Event()
-        self._loop = asyncio.get_running_loop()
-        counter = 0
-        should_exit = await self.on_tick(counter)
-        while not should_exit:
-            counter = (counter + 1) % 864000
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._woken.wait(), 0.1)  # uvicorn's tick, or stop_soon()
-            should_exit = await self.on_tick(counter)
-
-    async def shutdown(self, sockets: list[Any] | None = None) -> None:
-        for server in self.servers:
-            server.close()
-        for sock in sockets or []:
-            sock.close()
-        for connection in list(self.server_state.connections):
-            connection.shutdown()
-        try:
-            async with asyncio.timeout(self.config.timeout_graceful_shutdown):
-                while (self.server_state.connections or self.server_state.tasks) and not self.force_exit:
-                    await asyncio.sleep(self._POLL)
-                for server in self.servers:
-                    await server.wait_closed()
-        except TimeoutError:
-            for task in self.server_state.tasks:
-                task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
-        if not self.force_exit:
-            await self.lifespan.shutdown()
-
-
 @dataclass
 class InProcessService:
     """`create_app(settings)` under uvicorn in a thread: the settings come from `env` (EXECPLANNER_* names) over
@@ -176,7 +118,7 @@ class InProcessService:
     base_url: str = ""
     port: int = 0
     app: Any = None
-    _server: _PromptServer | None = None
+    _server: PromptServer | None = None
     _thread: threading.Thread | None = None
 
     def start(self, timeout: float = 30.0) -> InProcessService:
@@ -191,7 +133,7 @@ class InProcessService:
         self.app = create_app(settings)
         # the product's own uvicorn settings (deadlines, connection limits, proxy headers), quieter
         config = uvicorn_config(self.app, settings.model_copy(update={"log_level": "warning"}))
-        self._server = _PromptServer(config)
+        self._server = PromptServer(config)
         self._thread = threading.Thread(target=self._server.run, name="execplanner-in-process", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout
