@@ -9,7 +9,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-import uvicorn
+from _common import serve_on_loopback
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,15 +28,7 @@ app = Starlette(routes=[Route("/offersets", endpoint, methods=["POST"])])
 
 
 async def main() -> None:
-    # as execplanner/api/command.py configures uvicorn (log level as the bench runs the service)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", server_header=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    print(f"listening on http://127.0.0.1:{port}", flush=True)
-    await task
+    await serve_on_loopback(app)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,14 @@ verdict against the target (None when the figure has no target or could not be m
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import uvicorn
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -83,3 +86,16 @@ def save(rows: list[Row], context: dict[str, Any], directory: Path = RESULTS) ->
     path.write_text(text)
     (directory / "latest.json").write_text(text)
     return path
+
+
+async def serve_on_loopback(app: Any) -> None:
+    """Serve `app` on a free loopback port under the uvicorn settings `execplanner serve` uses (log level as the bench
+    runs the service), printing `listening on <url>` once it accepts: the bench's reference servers."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", server_header=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    print(f"listening on http://127.0.0.1:{port}", flush=True)
+    await task

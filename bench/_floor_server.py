@@ -22,7 +22,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import uvicorn
+from _common import serve_on_loopback
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -89,15 +89,7 @@ app = Starlette(routes=[Route("/offersets", endpoint, methods=["POST"])])
 async def main() -> None:
     directory = Path(tempfile.mkdtemp(prefix="execplanner-floor-"))
     threading.Thread(target=_write, args=(directory / "floor.db",), daemon=True).start()
-    # the baseline's uvicorn settings (bench/_baseline_server.py)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", server_header=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    print(f"listening on http://127.0.0.1:{port}", flush=True)
-    await task
+    await serve_on_loopback(app)
 
 
 if __name__ == "__main__":
