@@ -93,7 +93,7 @@ def attach_volumes(
             if _attached(volume, server_id):
                 continue
             try:
-                conn.compute.create_volume_attachment(server_id, volume_id=volume_id)
+                conn.compute.create_volume_attachment(server_id, volume=volume_id)
             except HttpException:
                 if not _attached(conn.block_storage.get_volume(volume_id), server_id):
                     raise

@@ -1,6 +1,6 @@
 """Cinder (block storage v3, microversions 3.0-3.70) and Nova's `os-volume_attachments`, as openstacksdk uses
 them: `conn.block_storage.get_limits()`, `get_quota_set(project, usage=True)`, volume create/list/get/delete,
-and `conn.compute.create_volume_attachment(server, volume_id=...)`. The state changes are in `volumes.py`.
+and `conn.compute.create_volume_attachment(server, volume)`. The state changes are in `volumes.py`.
 
 A site whose spec says `block_storage: false` has no Cinder in its Keystone catalogue and answers 404 here.
 """

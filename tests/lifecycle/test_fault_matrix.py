@@ -563,7 +563,7 @@ def test_an_attach_refused_because_a_late_attach_landed_is_done(rig: Rig) -> Non
         deadline = time.monotonic() + 10
         while not rig.fed.faults.held() and time.monotonic() < deadline:
             time.sleep(0.01)
-        _robot(rig).compute.create_volume_attachment(server.id, volume_id=volume_id)
+        _robot(rig).compute.create_volume_attachment(server.id, volume_id)
 
     landing = threading.Thread(target=earlier_attach_lands)
     landing.start()
