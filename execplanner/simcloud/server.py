@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
 from execplanner.api.server import PromptServer
 from execplanner.simcloud.app import create_app
@@ -57,12 +58,22 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 class SimFederation:
-    def __init__(self, federation: Federation, sock: socket.socket, log_level: str = "warning") -> None:
+    def __init__(
+        self, federation: Federation, sock: socket.socket, log_level: str = "warning", embedded: bool = False
+    ) -> None:
+        """`embedded`: served inside another program (the service's `--cloud sim`, a test), whose logging set-up
+        uvicorn's own (plain-text lines on its loggers) must not replace."""
         self.federation = federation
         self._socket = sock
         host, port = sock.getsockname()[:2]
         self.base_url = f"http://{host}:{port}"
-        config = uvicorn.Config(create_app(federation), log_level=log_level, access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            create_app(federation),
+            log_level=log_level,
+            access_log=False,
+            lifespan="off",
+            log_config=None if embedded else LOGGING_CONFIG,
+        )
         self._server = PromptServer(config)
         self._thread: threading.Thread | None = None
         self.vms = VmHost(federation.sites, faults=federation.faults)
@@ -76,17 +87,19 @@ class SimFederation:
         spec: FederationSpec | None = None,
         state_file: Path | None = None,
         log_level: str = "warning",
+        embedded: bool = False,
     ) -> SimFederation:
         """Build and bind, without serving yet (the CLI serves in the foreground with `serve_forever`)."""
         federation = Federation(spec or load_federation(), state_file=state_file)
-        return cls(federation, bind(host, port), log_level=log_level)
+        return cls(federation, bind(host, port), log_level=log_level, embedded=embedded)
 
     @classmethod
     def start(
         cls, host: str = "127.0.0.1", port: int = 0, spec: FederationSpec | None = None, state_file: Path | None = None
     ) -> SimFederation:
-        """Serve in a background thread and return once it accepts connections. `port=0` picks a free port."""
-        sim = cls.create(host, port, spec, state_file)
+        """Serve in a background thread of this process, leaving its logging as it is, and return once it accepts
+        connections. `port=0` picks a free port."""
+        sim = cls.create(host, port, spec, state_file, embedded=True)
         sim._thread = threading.Thread(
             target=sim._server.run, kwargs={"sockets": [sim._socket]}, name="simcloud", daemon=True
         )

@@ -180,6 +180,18 @@ def _stopped_logs(server) -> list[dict]:
     return parsed
 
 
+def test_with_the_simulator_in_the_process_the_log_is_still_json_lines(service_factory):
+    """`serve --cloud sim` (what `make run` starts): the simulator's uvicorn leaves the service's logging alone, so
+    uvicorn's own lines are JSON like the rest, not plain text."""
+    server = service_factory(EXECPLANNER_CLOUD="sim", EXECPLANNER_LOG_LEVEL="INFO")
+    server.process.send_signal(signal.SIGTERM)
+    _out, err = server.communicate(timeout=20)
+    announcement, *lines = [line for line in err.splitlines() if line.strip()]
+    assert announcement.startswith("simulated FedCloud at http://127.0.0.1:")  # the one line for people
+    logs = [json.loads(line) for line in lines]  # every other line is one JSON object
+    assert any(line["logger"] == "uvicorn.error" and "startup complete" in line["message"] for line in logs)
+
+
 def test_logs_are_json_lines_with_the_request_id_and_never_a_token(http, service_factory, idp):
     server = service_factory(EXECPLANNER_LOG_LEVEL="INFO")
     traced = {"X-Request-ID": "trace-abc-123", "Authorization": f"Bearer {FAKE_TOKEN}"}
