@@ -219,7 +219,8 @@ def postgres_url_fresh() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def module_postgres_url() -> Iterator[str]:
-    """An empty PostgreSQL database for one module (the servers its module-scoped fixtures share)."""
+    """A PostgreSQL database for one module (the servers its module-scoped fixtures share): at the current schema,
+    no rows, as `postgres_url_fresh`."""
     with _throwaway_database() as url:
         yield url
 
