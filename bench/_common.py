@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -88,14 +90,44 @@ def save(rows: list[Row], context: dict[str, Any], directory: Path = RESULTS) ->
     return path
 
 
+def _config(app: Any, workers: int = 1) -> uvicorn.Config:
+    """The uvicorn settings `execplanner serve` uses (log level as the bench runs the service)."""
+    return uvicorn.Config(
+        app, host="127.0.0.1", port=0, workers=workers, log_level="warning", lifespan="on", server_header=False
+    )
+
+
 async def serve_on_loopback(app: Any) -> None:
-    """Serve `app` on a free loopback port under the uvicorn settings `execplanner serve` uses (log level as the bench
-    runs the service), printing `listening on <url>` once it accepts: the bench's reference servers."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", server_header=False)
-    server = uvicorn.Server(config)
+    """Serve `app` on a free loopback port under the uvicorn settings `execplanner serve` uses, printing
+    `listening on <url>` once it accepts: the bench's reference servers."""
+    server = uvicorn.Server(_config(app))
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     print(f"listening on http://127.0.0.1:{port}", flush=True)
     await task
+
+
+def serve_workers_on_loopback(app: str, workers: int) -> None:
+    """Serve the app named by `app` ("module:attribute") from `workers` uvicorn worker processes sharing one loopback
+    socket (as `uvicorn --workers`), otherwise under the same settings; prints `listening on <url>` once the socket
+    accepts (connections wait in its backlog until a worker takes them). Returns after SIGTERM has stopped them."""
+    config = _config(app, workers)
+    sock = config.bind_socket()
+    sock.listen(config.backlog)  # the workers listen only once started: until then, connections wait, not fail
+    print(f"listening on http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
+    Multiprocess(config, sockets=[sock]).run()
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time used so far by a process and its living descendants (Linux /proc), or None where it
+    cannot be read: a multi-worker server's CPU is spent in its children."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return None
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    theirs = [tree_cpu_seconds(int(child)) for child in children]
+    return own + sum(t for t in theirs if t is not None)

@@ -9,7 +9,10 @@ Targets (issue #14): YES ≥ 0.25× the baseline's throughput with p99 ≤ 3× i
 
 Beside them, a floor measured the same way (bench/_floor_server.py): the YES answer's bytes decoded, group-committed
 to SQLite by one writer thread and re-encoded, with nothing else. It is no target: it shows how much of the gap to
-the bare endpoint any durable Python offer path on this stack pays before planning anything.
+the bare endpoint any durable Python offer path on this stack pays before planning anything. The same floor runs again
+on 2 uvicorn worker processes over PostgreSQL (EXECPLANNER_BENCH_POSTGRES), beside the bare endpoint on 2 workers:
+what more than one process could reach at best. A last row gives the least YES rate at which the p99 target can
+hold at all (Little's law at wrk's 16 busy connections).
 Run alone: `python bench/offersets.py [--seconds 10]`; `make bench` runs it as part of bench/run.py.
 """
 
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import _wrk
-from _common import Row, missing, table
+from _common import Row, missing, table, tree_cpu_seconds
 from _load import start
 
 from execplanner.catalogue import Catalogue, QuotaItem, default_catalogue_path
@@ -64,27 +67,18 @@ def full(catalogue: Catalogue) -> Catalogue:
     return clone
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time a process has used so far (Linux /proc), or None where it cannot be read."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @dataclass
 class Measured:
     wrk: _wrk.WrkResult
-    cpu_per_request: float | None  # seconds of the server process's CPU per answered request
+    cpu_per_request: float | None  # seconds of the server's CPU (its processes') per answered request
 
 
 def _measure(url: str, pid: int, seconds: float) -> Measured:
     """A warm-up, then the measured run; the server's CPU time over the measured run per request."""
     _wrk.run(f"{url}/offersets", REQUEST, min(2.0, seconds))
-    before = cpu_seconds(pid)
+    before = tree_cpu_seconds(pid)
     result = _wrk.run(f"{url}/offersets", REQUEST, seconds)
-    after = cpu_seconds(pid)
+    after = tree_cpu_seconds(pid)
     spent = after - before if before is not None and after is not None else None
     return Measured(result, spent / result.requests if spent is not None and result.requests else None)
 
@@ -134,14 +128,86 @@ def measure_path(label: str, catalogue: Path, workdir: Path, seconds: float) -> 
         ours = _measure(url, pid, seconds)
     answer = workdir / f"answer-{label}.json"
     answer.write_bytes(body)
-    baseline = [sys.executable, str(Path(__file__).with_name("_baseline_server.py")), str(answer), location]
+    baseline = [sys.executable, str(BASELINE), str(answer), location]
     with served(baseline) as (url, pid):
         base = _measure(url, pid, seconds)
     rows = _rows(label, ours, base, seconds, len(body))
     if label == "YES":
-        with served([sys.executable, str(Path(__file__).with_name("_floor_server.py")), str(answer)]) as (url, pid):
+        rows.append(_least_rate_for_tail(base, seconds, len(body)))
+        with served([sys.executable, str(FLOOR), str(answer)]) as (url, pid):
             rows += _floor_rows(_measure(url, pid, seconds), base, seconds, len(body))
+        rows += _workers_floor_rows(answer, location, base, seconds, len(body))
     return rows
+
+
+FLOOR = Path(__file__).with_name("_floor_server.py")
+BASELINE = Path(__file__).with_name("_baseline_server.py")
+WORKERS = 2  # one per core of the 2-core machine the targets were set on
+POSTGRES = os.environ.get("EXECPLANNER_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _least_rate_for_tail(base: Measured, seconds: float, size: int) -> Row:
+    """The least YES rate at which the p99 target can hold. wrk keeps its 16 connections busy, each sending its next
+    request when the last is answered, so the mean latency is 16 / rate (Little's law). A p99 of at most 3x the
+    baseline's needs a mean no higher (unless the slowest 1 % carry most of the waiting), so a rate of at least
+    16 / (3 x the baseline's p99), even if every request took exactly as long."""
+    tail = TARGETS["YES"][1]
+    assert tail is not None
+    connections = _wrk.CONNECTIONS
+    return Row(
+        PART,
+        "POST /offersets YES least rate its p99 target allows",
+        connections / (tail * base.wrk.p99),
+        "req/s",
+        base.wrk.requests_per_second,
+        f"bare starlette, same {size} B",
+        _wrk.generator(seconds),
+        note=f"{connections} busy connections / ({tail:g} x the baseline's p99), by Little's law: the ratio is the "
+        "least the p99 target asks of the YES rate",
+    )
+
+
+def _postgres_unreachable(url: str) -> str | None:
+    try:
+        import psycopg
+
+        psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1), connect_timeout=3).close()
+    except Exception as exc:  # noqa: BLE001 — any failure: the row says why it is missing
+        return f"no PostgreSQL at EXECPLANNER_BENCH_POSTGRES={url} ({type(exc).__name__}): row not measured"
+    return None
+
+
+def _workers_floor_rows(answer: Path, location: str, one: Measured, seconds: float, size: int) -> list[Row]:
+    """The floor again with one uvicorn worker process per core over PostgreSQL, beside the bare endpoint under the
+    same settings (the same workers): what more than one process on the offer path could reach at best."""
+    name = f"POST /offersets floor, {WORKERS} workers, PostgreSQL"
+    why = _postgres_unreachable(POSTGRES)
+    if why:
+        return [missing(PART, f"{name} req/s", why)]
+    workers = ["--workers", str(WORKERS)]
+    with served([sys.executable, str(BASELINE), str(answer), location, *workers]) as (url, pid):
+        base = _measure(url, pid, seconds)
+    with served([sys.executable, str(FLOOR), str(answer), *workers, "--database", POSTGRES]) as (url, pid):
+        floor = _measure(url, pid, seconds)
+    gen, baseline = _wrk.generator(seconds), f"bare starlette, {WORKERS} workers, same {size} B"
+    versus_one = floor.wrk.requests_per_second / one.wrk.requests_per_second
+    note = (
+        f"bench/_floor_server.py --workers {WORKERS} --database: decode + group-commit to PostgreSQL per worker + "
+        f"encode, capacity not shared between workers; no target. Against the one-process baseline: {versus_one:.2f}x"
+    )
+    rate = Row(
+        PART,
+        f"{name} req/s",
+        floor.wrk.requests_per_second,
+        "req/s",
+        base.wrk.requests_per_second,
+        baseline,
+        gen,
+        note=note,
+    )
+    p99 = Row(PART, f"{name} p99", floor.wrk.p99 * 1000, "ms", base.wrk.p99 * 1000, baseline, gen)
+    p99.note = f"against the one-process baseline's p99: {floor.wrk.p99 / one.wrk.p99:.2f}x"
+    return [rate, p99]
 
 
 def _floor_rows(floor: Measured, base_measured: Measured, seconds: float, size: int) -> list[Row]:
@@ -202,7 +268,7 @@ def _rows(label: str, measured: Measured, base_measured: Measured, seconds: floa
         None,
         baseline,
         gen,
-        note="the server process's user+system CPU over the run / requests: what load on the machine does not change",
+        note="the server processes' user+system CPU over the run / requests: what load on the machine does not change",
     )
     if measured.cpu_per_request is not None and base_measured.cpu_per_request is not None:
         cpu.value, cpu.baseline = measured.cpu_per_request * 1000, base_measured.cpu_per_request * 1000
