@@ -13,6 +13,8 @@ import json
 import logging
 import re
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -93,3 +95,54 @@ def configure(level: str = "INFO") -> None:
         logger.handlers.clear()
         logger.propagate = True
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+
+
+class FailureStreak:
+    """The failures of a loop that goes on after one (the scheduler's and the launch driver's passes), logged for an
+    operator: the first with its traceback, then while they go on one line every `every` seconds with their count
+    and the last error, and the recovery once. During a database outage a pass fails every 0.25 s in each replica:
+    a traceback each time buried every other line. Call `failed` inside the `except`, `succeeded` after a pass
+    that worked; one loop's thread only."""
+
+    def __init__(
+        self, log: logging.Logger, event: str, every: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._log, self._event, self._every, self._clock = log, event, every, clock
+        self._failures = 0
+        self._began = self._told = 0.0
+
+    @property
+    def failures(self) -> int:
+        """Failures in a row so far (0 after a success)."""
+        return self._failures
+
+    def failed(self) -> None:
+        now = self._clock()
+        self._failures += 1
+        if self._failures == 1:
+            self._began = self._told = now
+            self._log.exception(self._event)
+            return
+        if now - self._told >= self._every:
+            self._told = now
+            error = sys.exc_info()[1]
+            self._log.error(
+                "%s failures=%d since_seconds=%.1f last_error=%r",
+                self._event,
+                self._failures,
+                now - self._began,
+                f"{type(error).__name__}: {_first_line(error)}" if error else "",
+            )
+
+    def succeeded(self) -> None:
+        if self._failures:
+            event = self._event.removesuffix("_failed")
+            self._log.warning(
+                "%s_recovered failures=%d after_seconds=%.1f", event, self._failures, self._clock() - self._began
+            )
+        self._failures = 0
+
+
+def _first_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0][:300] if lines else ""

@@ -69,6 +69,12 @@ EXPIRY_LAG = Histogram(
     "How long after its `expires` each offer this process expired was written EXPIRED (issue #16.7: under 1 s).",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0),
 )
+PASS_FAILURES = Counter(
+    "execplanner_pass_failures",
+    "Passes of a background loop that failed (the database unreachable, say), by loop: scheduler or driver. The "
+    "loop goes on; the log has the first failure's traceback, a line a minute while they go on, and the recovery.",
+    ["loop"],
+)
 SCHEDULER_IDLE = Gauge(
     "execplanner_scheduler_since_last_pass_seconds",
     "Seconds since this process's scheduler last finished a pass, when scraped (-1: it has not run here). "

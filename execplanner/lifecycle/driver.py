@@ -35,6 +35,7 @@ from execplanner.errors import CloudError, ExecPlannerError, IllegalTransition, 
 from execplanner.lifecycle import peruser
 from execplanner.lifecycle.credentials import CredentialSource, launch_identity
 from execplanner.lifecycle.transitions import apply
+from execplanner.logs import FailureStreak
 from execplanner.model.documents import Session
 from execplanner.model.message import Level, Message
 from execplanner.model.phase import Phase
@@ -507,6 +508,7 @@ async def run(
     # (50 clients polling their sessions held an accepted launch back by seconds).
     passes = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="driver-pass")
     next_reconcile = 0.0
+    failures = FailureStreak(log, "driver_pass_failed")
     try:
         while not stop.is_set():
             try:
@@ -515,8 +517,10 @@ async def run(
                     await loop.run_in_executor(passes, driver.reconcile)
                 await loop.run_in_executor(passes, driver.renew)
                 await loop.run_in_executor(passes, driver.run_pass)
+                failures.succeeded()
             except Exception:  # noqa: BLE001 — the loop must survive a bad pass (e.g. database restarting)
-                log.exception("driver_pass_failed")
+                metrics.PASS_FAILURES.labels("driver").inc()
+                failures.failed()
             await _pause(stop, wake, interval)
     finally:
         passes.shutdown(wait=False)

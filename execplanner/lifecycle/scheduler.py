@@ -24,6 +24,7 @@ from sqlalchemy import Connection
 
 from execplanner import metrics
 from execplanner.lifecycle.transitions import apply_many
+from execplanner.logs import FailureStreak
 from execplanner.model.phase import Phase
 from execplanner.store import records
 from execplanner.store.database import Store
@@ -129,6 +130,7 @@ class Scheduler:
         self._changed = threading.Condition()
         self._soonest = math.inf  # monotonic instant of the earliest expiry told since the current pass began
         self._stopping = False
+        self._failures = FailureStreak(log, "scheduler_pass_failed")  # touched by the loop's thread only
 
     def expiring(self, at: datetime) -> None:
         """Wake for an offer that expires `at`, if that is before the next pass (the booking writer calls this
@@ -174,8 +176,10 @@ class Scheduler:
             with metrics.SCHEDULER_PASS_SECONDS.time():
                 upcoming = one_pass(store, self.status)
             metrics.SCHEDULER_LAST_PASS.set_to_current_time()
+            self._failures.succeeded()
         except Exception:  # noqa: BLE001 — the loop must survive a bad pass (e.g. database restarting)
-            log.exception("scheduler_pass_failed")
+            metrics.PASS_FAILURES.labels("scheduler").inc()
+            self._failures.failed()
             upcoming = None
         wait = self.interval
         if upcoming is not None:

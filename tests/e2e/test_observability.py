@@ -254,6 +254,52 @@ def test_availability_says_false_when_the_database_goes_away(http, app_factory, 
     assert http.get(server.url("/healthz")).status_code == 200  # alive, though not available
 
 
+LOOPS = ("scheduler", "driver")
+
+
+@pytest.mark.postgres
+def test_a_database_outage_logs_one_traceback_then_a_count_then_the_recovery(http, service_factory, postgres_url_fresh,
+                                                                              wait_for):
+    """With the database refusing connections, the scheduler and the launch driver fail a pass every 0.05 s here:
+    each loop logs the first failure with its traceback and counts the rest in `execplanner_pass_failures_total`,
+    instead of a traceback per pass, and says once that it recovered."""
+    server = service_factory(database=postgres_url_fresh, EXECPLANNER_CLOUD="sim",
+                             EXECPLANNER_SCHEDULER_INTERVAL="0.05", EXECPLANNER_LOG_LEVEL="INFO")
+    name = postgres_url_fresh.rsplit("/", 1)[1]
+
+    def failures(least: float):
+        def enough() -> dict | None:
+            found = samples(http.get(server.url("/metrics")).text)
+            counts = [value(found, "execplanner_pass_failures_total", loop=name) or 0 for name in LOOPS]
+            return found if min(counts) >= least else None
+        return enough
+
+    def last_pass() -> float:
+        scraped = samples(http.get(server.url("/metrics")).text)
+        return value(scraped, "execplanner_scheduler_last_pass_timestamp_seconds")
+
+    wait_for(lambda: last_pass() > 0)
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        try:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+            wait_for(failures(20), timeout=30)
+            stalled = last_pass()
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    wait_for(lambda: last_pass() > stalled, timeout=30)
+
+    server.process.send_signal(signal.SIGTERM)
+    _out, err = server.communicate(timeout=20)
+    logs = [json.loads(line) for line in err.splitlines()[1:] if line.strip()]  # after the simulator's address
+    for loop in LOOPS:
+        failed = [line for line in logs if line["event"] == f"{loop}_pass_failed"]
+        assert len(failed) == 1, failed  # 20 and more failures, one line: the first, with its traceback
+        assert failed[0]["level"] == "error" and "not currently accepting connections" in failed[0]["error"]
+        [recovered] = [line for line in logs if line["event"] == f"{loop}_pass_recovered"]
+        assert recovered["level"] == "warning" and recovered["failures"] >= 20 and recovered["after_seconds"] > 0
+
+
 def test_availability_reports_the_catalogue_and_its_sites(http, app_factory):
     server = app_factory()
     available, notes = availability(http, server)
