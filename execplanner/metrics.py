@@ -64,6 +64,11 @@ SCHEDULER_LAG = Gauge(
     "execplanner_scheduler_lag_seconds",
     "How long after its expiry this process's last scheduler pass expired its most overdue offer.",
 )
+OFFERS_OVERDUE = Gauge(
+    "execplanner_offers_overdue_seconds",
+    "How long past its expiry the oldest offer still OFFERED is (0: none), read from the database when scraped, so "
+    "every replica reports the same value. Above a few seconds, no replica's scheduler is expiring offers.",
+)
 EXPIRY_LAG = Histogram(
     "execplanner_offer_expiry_lag_seconds",
     "How long after its `expires` each offer this process expired was written EXPIRED (issue #16.7: under 1 s).",

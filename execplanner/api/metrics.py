@@ -1,8 +1,8 @@
 """`GET /metrics`: the Prometheus text exposition of execplanner's metrics (defined in execplanner/metrics.py).
 
-Holds are read from the database at scrape time, so each replica reports the federation-wide calendar as it
-stands now; the scheduler's figures come from this process's loop (`app.state.scheduler_status`). Anonymous
-like `/healthz`: it carries counts, never owners or tokens.
+Holds and the oldest overdue offer are read from the database at scrape time, so each replica reports the
+federation-wide figures as they stand now; the scheduler's figures come from this process's loop
+(`app.state.scheduler_status`). Anonymous like `/healthz`: it carries counts, never owners or tokens.
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ from starlette.routing import Route
 
 from execplanner import metrics
 from execplanner.booking.listing import holds
-from execplanner.lifecycle.scheduler import SchedulerStatus
+from execplanner.lifecycle.scheduler import SchedulerStatus, overdue_seconds
 from execplanner.model.capacity import Usage
 from execplanner.store.database import Store
 
 
-def _refresh_holds(store: Store) -> None:
-    current = holds(store, datetime.now(UTC))
+def _refresh_from_database(store: Store) -> None:
+    now = datetime.now(UTC)
+    metrics.OFFERS_OVERDUE.set(overdue_seconds(store, now))
+    current = holds(store, now)
     metrics.HOLDS.clear()
     for (site, vo), usage in current.items():
         for resource, amount in zip(Usage.names(), usage.amounts(), strict=True):
@@ -39,9 +41,10 @@ def _refresh_scheduler(status: SchedulerStatus | None) -> None:
 
 async def metrics_endpoint(request: Request) -> Response:
     try:
-        await run_in_threadpool(_refresh_holds, request.app.state.store)
+        await run_in_threadpool(_refresh_from_database, request.app.state.store)
     except Exception:  # noqa: BLE001 — a database that does not answer must not hide the other metrics
         metrics.HOLDS.clear()
+        metrics.OFFERS_OVERDUE.set(float("nan"))  # not known: neither 0 nor the last value read
     _refresh_scheduler(getattr(request.app.state, "scheduler_status", None))
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 

@@ -99,6 +99,14 @@ def next_due(store: Store) -> tuple[datetime | None, datetime | None]:
         return records.next_expiry(conn), records.next_hold_end(conn)
 
 
+def overdue_seconds(store: Store, now: datetime) -> float:
+    """How long past its expiry the oldest offer still OFFERED is, 0 when none is: read from the database, so it
+    says whether any replica's scheduler is expiring offers, where this process's own figures cannot."""
+    with store.reading() as conn:
+        expiry = records.next_expiry(conn)
+    return max(0.0, (now - expiry).total_seconds()) if expiry is not None else 0.0
+
+
 def one_pass(store: Store, status: SchedulerStatus) -> datetime | None:
     """Expire the offers that are due and end the holds that are over, taking the write lock only when there is
     something to do; returns when the next offer expires or hold ends (past: due and left to someone else;

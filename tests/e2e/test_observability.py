@@ -76,6 +76,26 @@ def test_metrics_count_requests_offers_holds_and_the_scheduler(http, service_fac
     assert value(found, "execplanner_holds", site=site, vo=vo, resource="cores") >= 1
     assert 0 <= value(found, "execplanner_scheduler_lag_seconds") < 60
     assert 0 <= value(found, "execplanner_scheduler_since_last_pass_seconds") < 60
+    assert value(found, "execplanner_offers_overdue_seconds") == 0  # one offer accepted, its siblings rejected
+
+
+def test_offers_no_scheduler_expires_show_as_overdue(http, app_factory, wait_for):
+    """With no scheduler running anywhere, an offer past its expiry stays OFFERED, and every scrape says for how
+    long: what `execplanner_scheduler_since_last_pass_seconds` (per process) cannot show for a federation."""
+    server = app_factory(EXECPLANNER_SCHEDULER="false", EXECPLANNER_OFFER_EXPIRY_SECONDS="0.3")
+    created = http.post(server.url("/offersets"), data=EXAMPLE.read_bytes(), headers=JSON, allow_redirects=False)
+    assert created.status_code == 303, created.text
+
+    def overdue_beyond(least: float):
+        def scraped() -> float | None:
+            seconds = value(samples(http.get(server.url("/metrics")).text), "execplanner_offers_overdue_seconds")
+            return seconds if seconds is not None and seconds > least else None
+        return scraped
+
+    first = wait_for(overdue_beyond(0))
+    assert first < 30
+    assert wait_for(overdue_beyond(first)) > first  # it keeps growing: nothing expires the offer
+    assert http.get(created.headers["Location"], headers=JSON).json()["offers"][0]["phase"] == "OFFERED"
 
 
 def _launch_now(http, server) -> str:
