@@ -15,10 +15,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/execplanner serve --cloud sim
 
-# The lint step: style, the dependency rule (pyproject.toml [tool.importlinter]), types (mypy, [tool.mypy]),
+# The lint step: style and formatting (ruff), the dependency rule (pyproject.toml [tool.importlinter]), types (mypy, [tool.mypy]),
 # and no function over cyclomatic complexity 15 (tools/complexity.py).
 lint: $(STAMP)
 	$(BIN)/ruff check execplanner tests bench tools
+	$(BIN)/ruff format --check execplanner tests bench tools
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 	$(BIN)/python tools/complexity.py execplanner

@@ -28,9 +28,7 @@ OFFERS = Counter(
     "Offers by event: made (given to a client), then accepted, rejected, expired, cancelled or failed.",
     ["event"],
 )
-PHASE_CHANGES = Counter(
-    "execplanner_phase_changes", "Session phase changes, by the phase entered.", ["phase"]
-)
+PHASE_CHANGES = Counter("execplanner_phase_changes", "Session phase changes, by the phase entered.", ["phase"])
 HOLDS = Gauge(
     "execplanner_holds",
     "Capacity held now by offers and sessions, per site, VO and resource (instances, cores, memory_mib, "

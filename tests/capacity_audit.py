@@ -103,10 +103,7 @@ def audit(url: str, catalogue, now: datetime) -> dict[tuple[str, str], tuple[int
     try:
         with engine.connect() as conn:
             expected = session_holds(conn, now)
-            kept = {
-                row.session_uuid: row
-                for row in conn.execute(_LIVE_HOLDS, {"now": _naive(now)})
-            }
+            kept = {row.session_uuid: row for row in conn.execute(_LIVE_HOLDS, {"now": _naive(now)})}
     finally:
         engine.dispose()
     assert set(kept) == set(expected), "holds and holding sessions differ"

@@ -20,8 +20,11 @@ def test_every_setting_is_documented():
 def test_layers_in_priority_order(tmp_path):
     toml = tmp_path / "execplanner.toml"
     toml.write_text('[execplanner]\nport = 9000\nhost = "0.0.0.0"\nmax_offers = 3\n')
-    settings = load_settings({"port": 9100, "host": None}, config_file=toml,
-                             environ={"EXECPLANNER_MAX_OFFERS": "6", "EXECPLANNER_PORT": "9050"})
+    settings = load_settings(
+        {"port": 9100, "host": None},
+        config_file=toml,
+        environ={"EXECPLANNER_MAX_OFFERS": "6", "EXECPLANNER_PORT": "9050"},
+    )
     assert settings.port == 9100  # flag beats env beats file
     assert settings.max_offers == 6  # env beats file
     assert settings.host == "0.0.0.0"  # file beats default
@@ -52,7 +55,9 @@ def test_unknown_toml_key_is_refused(tmp_path):
 
 
 def test_allowed_hosts_default_to_listen_address_loopback_and_base_url():
-    settings = load_settings(environ={"EXECPLANNER_HOST": "fd00::5", "EXECPLANNER_BASE_URL": "https://eb.example.org/x"})
+    settings = load_settings(
+        environ={"EXECPLANNER_HOST": "fd00::5", "EXECPLANNER_BASE_URL": "https://eb.example.org/x"}
+    )
     assert settings.hosts == ["[fd00::5]", "localhost", "127.0.0.1", "[::1]", "eb.example.org"]
     given = load_settings(environ={"EXECPLANNER_ALLOWED_HOSTS": "a.example, *.b.example"})
     assert given.hosts == ["a.example", "*.b.example"]

@@ -144,9 +144,7 @@ def create_app(
     app.state.catalogue = live
     app.state.planner = planner or FederationPlanner(live, settings.default_vo, settings.max_offers)
     app.state.verifier = verifier_for(settings)
-    app.state.health = lambda: health.service_health(
-        lambda: getattr(app.state, "store", None), live, datetime.now(UTC)
-    )
+    app.state.health = lambda: health.service_health(lambda: getattr(app.state, "store", None), live, datetime.now(UTC))
     app.state.scheduler_status = scheduler.SchedulerStatus()  # lag and counts, for /metrics
     app.state.launching = launching
     app.state.parsers = parser_pool(settings)  # processes start when a large body first needs one

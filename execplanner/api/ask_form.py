@@ -37,8 +37,14 @@ class AskForm:
             value = form.get(name, default)
             return value.strip()[:2048] if isinstance(value, str) else default
 
-        return cls(text("kind", "notebook"), text("location"), text("cores", "2"), text("memory", "4"),
-                   text("hours", "2"), text("vo"))
+        return cls(
+            text("kind", "notebook"),
+            text("location"),
+            text("cores", "2"),
+            text("memory", "4"),
+            text("hours", "2"),
+            text("vo"),
+        )
 
     def _number(self, name: str, value: str, low: float, high: float, unit: str) -> float | None:
         try:

@@ -154,8 +154,12 @@ async def session_page(request: Request) -> Response:
     if session is None:
         raise NotFound(f"there is no session {uuid}")
     await _may_see(request, owner, "session")
-    context = {"session": session, "history": history, "options": client_options(session.phase),
-               "access": view.access_links(session)}
+    context = {
+        "session": session,
+        "history": history,
+        "options": client_options(session.phase),
+        "access": view.access_links(session),
+    }
     return TEMPLATES.TemplateResponse(request, "session.html", context)
 
 

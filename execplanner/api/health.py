@@ -51,8 +51,9 @@ def catalogue_notes(catalogue: Catalogue, now: datetime) -> tuple[bool, list[str
     return usable > 0, notes
 
 
-def service_health(store: Callable[[], Store | None], catalogue: Callable[[], Catalogue], now: datetime
-                   ) -> tuple[bool, list[str]]:
+def service_health(
+    store: Callable[[], Store | None], catalogue: Callable[[], Catalogue], now: datetime
+) -> tuple[bool, list[str]]:
     """Available only when the database answers and at least one site can be offered; notes for all of it."""
     database_ok, notes = database_notes(store())
     sites_ok, more = catalogue_notes(catalogue(), now)

@@ -99,6 +99,10 @@ class Observed:
             timed.observe(elapsed)
             log.info(
                 "request method=%s route=%s path=%s status=%d duration_ms=%.1f",
-                method, route, scope["path"], status, elapsed * 1000,
+                method,
+                route,
+                scope["path"],
+                status,
+                elapsed * 1000,
             )
             REQUEST_ID.reset(token)

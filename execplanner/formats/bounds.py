@@ -209,9 +209,7 @@ def _check_text(text: str, field: str, *, one_line: bool) -> None:
         )
 
 
-def duration(
-    parse: Callable[[str], timedelta], text: str, where: str, longest: timedelta = MAX_DURATION
-) -> timedelta:
+def duration(parse: Callable[[str], timedelta], text: str, where: str, longest: timedelta = MAX_DURATION) -> timedelta:
     """`parse(text)`, refused when longer than `longest` (or too large for `timedelta` at all)."""
     try:
         delta = parse(text)
@@ -225,9 +223,7 @@ def duration(
 def instant(value: datetime, text: str, where: str) -> datetime:
     """`value` if it lies in the years we schedule (so that any duration added to it stays representable)."""
     if not EARLIEST_INSTANT <= value <= LATEST_INSTANT:
-        raise InvalidRequest(
-            f"'{where}': '{text}' is outside {EARLIEST_INSTANT.year}–{LATEST_INSTANT.year}; refused"
-        )
+        raise InvalidRequest(f"'{where}': '{text}' is outside {EARLIEST_INSTANT.year}–{LATEST_INSTANT.year}; refused")
     return value
 
 

@@ -20,8 +20,11 @@ def paths() -> dict:
     return yaml.safe_load(OPENAPI.read_text(encoding="utf-8"))["paths"]
 
 
-@pytest.mark.parametrize("routes", [lists.routes, dashboard.routes, metrics_api.routes, docs.routes()],
-                         ids=["lists", "dashboard", "metrics", "docs"])
+@pytest.mark.parametrize(
+    "routes",
+    [lists.routes, dashboard.routes, metrics_api.routes, docs.routes()],
+    ids=["lists", "dashboard", "metrics", "docs"],
+)
 def test_every_route_is_described_with_its_methods(paths: dict, routes: list) -> None:
     for route in routes:
         if not hasattr(route, "methods"):  # the Swagger UI files under /docs/assets

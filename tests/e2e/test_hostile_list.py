@@ -57,17 +57,20 @@ HOSTILE_BODIES = [
     pytest.param(
         "".join(f"{' ' * i}- \n" for i in range(0, 4000, 2)).encode(), "application/yaml", id="yaml-deep-block"
     ),
-    pytest.param(b"<offers-request>" + b"<a>" * DEEP + b"</a>" * DEEP + b"</offers-request>", "application/xml",
-                 id="xml-deep"),
-    pytest.param(b'{"executable": {"type": "urn:x"}, "n": 1' + b"0" * DEEP + b"}", "application/json",
-                 id="json-huge-integer"),
+    pytest.param(
+        b"<offers-request>" + b"<a>" * DEEP + b"</a>" * DEEP + b"</offers-request>", "application/xml", id="xml-deep"
+    ),
+    pytest.param(
+        b'{"executable": {"type": "urn:x"}, "n": 1' + b"0" * DEEP + b"}", "application/json", id="json-huge-integer"
+    ),
     pytest.param(b'{"executable": {"type": "urn:x"}, "n": 1e400}', "application/json", id="json-huge-float"),
     pytest.param(b"executable: {type: urn:x}\nn: 1" + b"0" * DEEP + b"\n", "application/yaml", id="yaml-huge-integer"),
     pytest.param(b"executable: {type: urn:x}\nn: 1" + b"0" * 400 + b".5\n", "application/yaml", id="yaml-huge-float"),
     pytest.param(b'{"name": "\xff\xfe"}', "application/json", id="json-invalid-utf8"),
     pytest.param(b"name: \xc3\x28\n", "application/yaml", id="yaml-invalid-utf8"),
-    pytest.param(b"<offers-request><name>\xed\xa0\x80</name></offers-request>", "application/xml",
-                 id="xml-invalid-utf8"),
+    pytest.param(
+        b"<offers-request><name>\xed\xa0\x80</name></offers-request>", "application/xml", id="xml-invalid-utf8"
+    ),
 ]
 
 
@@ -85,7 +88,10 @@ def test_hostile_body_is_4xx_and_healthz_stays_quick(server, body, content_type)
     base_url, _port, _pid, _baseline = server
     with HealthProbe(base_url + "/healthz").running() as probe:
         answer = requests.post(
-            base_url + "/offersets", data=body, headers={"Content-Type": content_type}, allow_redirects=False,
+            base_url + "/offersets",
+            data=body,
+            headers={"Content-Type": content_type},
+            allow_redirects=False,
             timeout=60,
         )
     assert 400 <= answer.status_code < 500, (answer.status_code, answer.text[:300])
@@ -168,8 +174,9 @@ def test_slow_body_is_cut_off(server):
         pytest.param(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: a\rSet-Cookie: x=1\r\n\r\n", id="bare-cr"),
         pytest.param(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: a\x00b\r\n\r\n", id="nul-in-header"),
         pytest.param(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Name: x\r\n\r\n", id="space-in-name"),
-        pytest.param(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX: " + b"a" * (1 << 20) + b"\r\n\r\n",
-                     id="huge-header"),
+        pytest.param(
+            b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX: " + b"a" * (1 << 20) + b"\r\n\r\n", id="huge-header"
+        ),
     ],
 )
 def test_malformed_headers_are_400(server, request_head):
@@ -185,8 +192,11 @@ def test_malformed_headers_are_400(server, request_head):
 def test_host_header_injection_is_400_and_never_a_link(server, host):
     base_url, port, _pid, _baseline = server
     answer = requests.post(
-        base_url + "/offersets", json={"executable": {"type": NOTEBOOK, "location": "x"}}, headers={"Host": host},
-        allow_redirects=False, timeout=30,
+        base_url + "/offersets",
+        json={"executable": {"type": NOTEBOOK, "location": "x"}},
+        headers={"Host": host},
+        allow_redirects=False,
+        timeout=30,
     )
     assert answer.status_code == 400
     assert "Location" not in answer.headers
@@ -194,8 +204,11 @@ def test_host_header_injection_is_400_and_never_a_link(server, host):
 
 def test_encoded_crlf_in_the_path_never_reaches_a_header(server):
     _base, port, _pid, _baseline = server
-    answer = raw(port, f"GET /offersets/%0d%0aSet-Cookie:%20x=1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                       "Connection: close\r\n\r\n".encode())
+    answer = raw(
+        port,
+        f"GET /offersets/%0d%0aSet-Cookie:%20x=1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        "Connection: close\r\n\r\n".encode(),
+    )
     head = answer.split(b"\r\n\r\n", 1)[0].lower()
     assert answer.startswith(b"HTTP/1.1 404")
     assert b"set-cookie" not in head

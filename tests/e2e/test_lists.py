@@ -26,8 +26,9 @@ def bearer(token: str | None) -> dict[str, str]:
 
 
 def ask(http, server, token: str | None = None) -> dict:
-    created = http.post(server.url("/offersets"), data=EXAMPLE.read_bytes(), headers={**JSON, **bearer(token)},
-                        allow_redirects=False)
+    created = http.post(
+        server.url("/offersets"), data=EXAMPLE.read_bytes(), headers={**JSON, **bearer(token)}, allow_redirects=False
+    )
     assert created.status_code == 303, created.text
     answer = http.get(created.headers["Location"], headers={**JSON, **bearer(token)})
     assert answer.status_code == 200, answer.text
@@ -66,11 +67,13 @@ def test_each_user_sees_their_own_and_the_operator_sees_everyone(http, app_facto
 
     alices_sessions = listed(http, server, "/sessions", alice)["sessions"]
     assert alices_sessions and {s["uuid"] for s in alices_sessions} == {
-        o["uuid"] for u in mine for o in http.get(server.url(f"/offersets/{u}"), headers={**JSON, **bearer(alice)})
-        .json()["offers"]
+        o["uuid"]
+        for u in mine
+        for o in http.get(server.url(f"/offersets/{u}"), headers={**JSON, **bearer(alice)}).json()["offers"]
     }
-    assert not {s["uuid"] for s in alices_sessions} & {s["uuid"] for s in listed(http, server, "/sessions", bob)[
-        "sessions"]}
+    assert not {s["uuid"] for s in alices_sessions} & {
+        s["uuid"] for s in listed(http, server, "/sessions", bob)["sessions"]
+    }
     forged = http.get(server.url("/sessions"), headers={**JSON, **bearer("not-the-admin-token")})
     assert forged.status_code == 401
 
@@ -160,8 +163,9 @@ def _json_validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(schema, registry=Registry().with_resources(resources))
 
 
-@pytest.mark.parametrize(("path", "key", "item"), [("/sessions", "sessions", "execution"),
-                                                    ("/offersets", "offersets", "offers-response")])
+@pytest.mark.parametrize(
+    ("path", "key", "item"), [("/sessions", "sessions", "execution"), ("/offersets", "offersets", "offers-response")]
+)
 def test_lists_in_json_yaml_and_xml_match_their_schemas(http, service, path, key, item):
     ask(http, service)
     ask(http, service)

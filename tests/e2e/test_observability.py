@@ -24,8 +24,9 @@ FAKE_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzZWNyZXQtc3ViamVjdCJ9.c2lnbmF0dXJl
 
 
 def ask_and_accept(http, server, headers: dict[str, str] | None = None) -> dict:
-    created = http.post(server.url("/offersets"), data=EXAMPLE.read_bytes(), headers={**JSON, **(headers or {})},
-                        allow_redirects=False)
+    created = http.post(
+        server.url("/offersets"), data=EXAMPLE.read_bytes(), headers={**JSON, **(headers or {})}, allow_redirects=False
+    )
     assert created.status_code == 303, created.text
     offerset = http.get(created.headers["Location"], headers={**JSON, **(headers or {})}).json()
     offer = offerset["offers"][0]
@@ -66,8 +67,10 @@ def test_metrics_count_requests_offers_holds_and_the_scheduler(http, service_fac
     assert value(found, "execplanner_http_requests_total", method="POST", route="/sessions/{uuid}", status="200") == 1
     assert value(found, "execplanner_http_requests_total", method="GET", route="unmatched", status="404") == 1
     assert value(found, "execplanner_http_request_duration_seconds_count", method="POST", route="/offersets") == 1
-    assert value(found, "execplanner_http_request_duration_seconds_bucket", method="POST", route="/offersets",
-                 le="+Inf") == 1
+    assert (
+        value(found, "execplanner_http_request_duration_seconds_bucket", method="POST", route="/offersets", le="+Inf")
+        == 1
+    )
     offers = len(offerset["offers"])
     assert value(found, "execplanner_offers_total", event="made") == offers
     assert value(found, "execplanner_offers_total", event="accepted") == 1
@@ -90,6 +93,7 @@ def test_offers_no_scheduler_expires_show_as_overdue(http, app_factory, wait_for
         def scraped() -> float | None:
             seconds = value(samples(http.get(server.url("/metrics")).text), "execplanner_offers_overdue_seconds")
             return seconds if seconds is not None and seconds > least else None
+
         return scraped
 
     first = wait_for(overdue_beyond(0))
@@ -127,9 +131,11 @@ def test_metrics_count_launches_and_cloud_calls_by_site_and_outcome(
     catalogue = tmp_path / "catalogue.yaml"
     rebase(Catalogue.load(default_catalogue_path()), CANONICAL_SIM_URL, simcloud_fresh.base_url).save(catalogue)
     server = service_factory(
-        EXECPLANNER_CLOUD="egi", EXECPLANNER_CATALOGUE=str(catalogue),
+        EXECPLANNER_CLOUD="egi",
+        EXECPLANNER_CATALOGUE=str(catalogue),
         EXECPLANNER_ROBOT_TOKEN=simcloud_fresh.demo_token,
-        EXECPLANNER_SCHEDULER_INTERVAL="0.1", EXECPLANNER_READY_TIMEOUT="20",
+        EXECPLANNER_SCHEDULER_INTERVAL="0.1",
+        EXECPLANNER_READY_TIMEOUT="20",
     )
     simcloud_fresh.faults.inject("*", "compute.servers.create", "error", status=503, times=1)
     available = wait_for(_phase_in(http, _launch_now(http, server), ("READY", "AVAILABLE", "RUNNING")), timeout=60)
@@ -150,10 +156,10 @@ def test_metrics_count_launches_and_cloud_calls_by_site_and_outcome(
     assert value(found, "execplanner_launches_total", site=bad, outcome="failed") == 1
     assert sum(launches.values()) == 3, launches
     calls = _family(found, "execplanner_cloud_calls_total")
-    assert value(found, "execplanner_cloud_calls_total", site=good, operation="create_server",
-                 outcome="transient") == 1
-    created = sum(v for labels, v in calls.items() if ("operation", "create_server") in labels
-                  and ("outcome", "ok") in labels)
+    assert value(found, "execplanner_cloud_calls_total", site=good, operation="create_server", outcome="transient") == 1
+    created = sum(
+        v for labels, v in calls.items() if ("operation", "create_server") in labels and ("outcome", "ok") in labels
+    )
     assert created == 2  # the retried one, and the one that booted into ERROR
     assert (value(found, "execplanner_cloud_calls_total", site=good, operation="get_server", outcome="ok") or 0) >= 1
     sites = {site.name for site in Catalogue.load(catalogue).sites}
@@ -172,12 +178,23 @@ def test_a_launch_cancelled_while_the_server_boots_counts_as_cancelled(
     for site in Catalogue.load(catalogue).sites:
         simcloud_fresh.set_boot_delay(site.name, 6.0)
     server = service_factory(
-        EXECPLANNER_CLOUD="egi", EXECPLANNER_CATALOGUE=str(catalogue),
-        EXECPLANNER_ROBOT_TOKEN=simcloud_fresh.demo_token, EXECPLANNER_SCHEDULER_INTERVAL="0.1",
+        EXECPLANNER_CLOUD="egi",
+        EXECPLANNER_CATALOGUE=str(catalogue),
+        EXECPLANNER_ROBOT_TOKEN=simcloud_fresh.demo_token,
+        EXECPLANNER_SCHEDULER_INTERVAL="0.1",
     )
     url = _launch_now(http, server)
-    booting = wait_for(lambda: next((s for s in [http.get(url, headers=JSON).json()]
-                                     if "waiting for it to boot" in json.dumps(s.get("messages"))), None), timeout=60)
+    booting = wait_for(
+        lambda: next(
+            (
+                s
+                for s in [http.get(url, headers=JSON).json()]
+                if "waiting for it to boot" in json.dumps(s.get("messages"))
+            ),
+            None,
+        ),
+        timeout=60,
+    )
     update = {"update": {"type": "uri:enum-value-update", "path": "phase", "value": "CANCELLED"}}
     assert http.post(url, json=update, headers=JSON).json()["phase"] == "CANCELLED"
     site = booting["placement"]["site"]
@@ -224,8 +241,7 @@ def test_logs_are_json_lines_with_the_request_id_and_never_a_token(http, service
 
     logs = _stopped_logs(server)
     requests_seen = [line for line in logs if line["event"] == "request"]
-    assert {"method", "route", "path", "status", "duration_ms", "request_id", "time", "level"} <= set(
-        requests_seen[0])
+    assert {"method", "route", "path", "status", "duration_ms", "request_id", "time", "level"} <= set(requests_seen[0])
     traced_lines = [line for line in logs if line.get("request_id") == "trace-abc-123"]
     events = {line["event"] for line in traced_lines}
     assert {"request", "phase_changed"} <= events, events
@@ -278,13 +294,18 @@ LOOPS = ("scheduler", "driver")
 
 
 @pytest.mark.postgres
-def test_a_database_outage_logs_one_traceback_then_a_count_then_the_recovery(http, service_factory, postgres_url_fresh,
-                                                                              wait_for):
+def test_a_database_outage_logs_one_traceback_then_a_count_then_the_recovery(
+    http, service_factory, postgres_url_fresh, wait_for
+):
     """With the database refusing connections, the scheduler and the launch driver fail a pass every 0.05 s here:
     each loop logs the first failure with its traceback and counts the rest in `execplanner_pass_failures_total`,
     instead of a traceback per pass, and says once that it recovered."""
-    server = service_factory(database=postgres_url_fresh, EXECPLANNER_CLOUD="sim",
-                             EXECPLANNER_SCHEDULER_INTERVAL="0.05", EXECPLANNER_LOG_LEVEL="INFO")
+    server = service_factory(
+        database=postgres_url_fresh,
+        EXECPLANNER_CLOUD="sim",
+        EXECPLANNER_SCHEDULER_INTERVAL="0.05",
+        EXECPLANNER_LOG_LEVEL="INFO",
+    )
     name = postgres_url_fresh.rsplit("/", 1)[1]
 
     def failures(least: float):
@@ -292,6 +313,7 @@ def test_a_database_outage_logs_one_traceback_then_a_count_then_the_recovery(htt
             found = samples(http.get(server.url("/metrics")).text)
             counts = [value(found, "execplanner_pass_failures_total", loop=name) or 0 for name in LOOPS]
             return found if min(counts) >= least else None
+
         return enough
 
     def last_pass() -> float:

@@ -47,16 +47,23 @@ REFUSED = [
         EXE + "schedule: {requested: {start: '2030-01-01T00:00:00Z/P99999999999D'}}\n", "start", id="interval-huge"
     ),
     pytest.param(as_json(notebook(vo="vo\u0001x")), "vo", id="control-in-vo"),
-    pytest.param(as_json({"executable": {"type": NOTEBOOK, "location": "https://e.org/\u0002"}}), "location",
-                 id="control-in-location"),
+    pytest.param(
+        as_json({"executable": {"type": NOTEBOOK, "location": "https://e.org/\u0002"}}),
+        "location",
+        id="control-in-location",
+    ),
     pytest.param(as_json({"executable": {"type": "urn:x\u0003", "location": "x"}}), "type", id="control-in-type"),
     pytest.param(as_json(notebook(name="a\nb")), "name", id="newline-in-name"),
-    pytest.param(as_json(notebook(volumes=[{"path": "/data\u0000", "resources": ["s"]}])), "path",
-                 id="nul-in-volume-path"),
+    pytest.param(
+        as_json(notebook(volumes=[{"path": "/data\u0000", "resources": ["s"]}])), "path", id="nul-in-volume-path"
+    ),
     pytest.param(as_json(notebook(notes="free \u0007 text")), "notes", id="bell-in-any-string"),
     pytest.param(as_json(notebook(**{"ke\u0001y": "v"})), "ke", id="control-in-a-key"),
-    pytest.param(b'{"executable": {"type": "' + NOTEBOOK.encode() + b'", "location": "\\ud800"}}', "JSON",
-                 id="lone-surrogate-json"),
+    pytest.param(
+        b'{"executable": {"type": "' + NOTEBOOK.encode() + b'", "location": "\\ud800"}}',
+        "JSON",
+        id="lone-surrogate-json",
+    ),
     pytest.param(UNKNOWN + 'n: "\\ud800"\n', "n", id="lone-surrogate-yaml"),
     pytest.param(UNKNOWN + 'n: "\\x85\\x9f"\n', "n", id="c1-controls-yaml"),
     pytest.param(as_json(notebook(n=1e300)), "n", id="float-too-large"),
@@ -76,8 +83,9 @@ def test_out_of_range_values_are_400_naming_the_field(service, body, field):
 def test_phase_update_with_control_character_is_400(service):
     created = requests.get(post(service, as_json(notebook()), "application/json").headers["Location"], timeout=30)
     href = created.json()["offers"][0]["href"]
-    answer = requests.post(href, json={"update": {"type": "uri:enum-value-update", "path": "phase",
-                                                  "value": "ACCEPTED\u0001"}}, timeout=30)
+    answer = requests.post(
+        href, json={"update": {"type": "uri:enum-value-update", "path": "phase", "value": "ACCEPTED\u0001"}}, timeout=30
+    )
     assert answer.status_code == 400
     assert "value" in answer.json()["messages"][0]["message"]
 

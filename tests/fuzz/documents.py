@@ -14,9 +14,9 @@ EXECUTABLES = ["jupyter-notebook-1.0", "docker-container-1.0", "singularity-cont
 
 NAME = st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True)
 
-HOSTILE_TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40
-) | st.sampled_from(["", " ", "\x00", "a\x01b", "\u0085", "\ufffe", "\t\n\r", "{value}", "&amp;", "<x/>", "]]>"])
+HOSTILE_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40) | st.sampled_from(
+    ["", " ", "\x00", "a\x01b", "\u0085", "\ufffe", "\t\n\r", "{value}", "&amp;", "<x/>", "]]>"]
+)
 HOSTILE_NUMBER = (
     st.integers()
     | st.integers(min_value=2**53 - 3, max_value=2**70)
@@ -30,8 +30,9 @@ INSTANT = st.sampled_from(
 ) | st.datetimes().map(lambda d: d.isoformat() + "Z")
 NUMERAL = st.integers(min_value=0, max_value=10**40).map(str) | st.sampled_from(["9" * 5000, "2147483648", "1e400"])
 SCALAR = HOSTILE_TEXT | HOSTILE_NUMBER | st.booleans() | st.none() | DURATION | INSTANT
-JUNK = st.recursive(SCALAR, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(NAME, inner, max_size=3),
-                    max_leaves=8)
+JUNK = st.recursive(
+    SCALAR, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(NAME, inner, max_size=3), max_leaves=8
+)
 
 
 def sometimes(good: Any) -> st.SearchStrategy[Any]:

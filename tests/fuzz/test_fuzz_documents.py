@@ -71,8 +71,13 @@ def test_offerset_requests_never_fail_the_server(server, dialect, fmt):
         body = encode(document, FORMATS[fmt])
         if body is None:
             return
-        answer = http.post(base_url + "/offersets", data=body, headers={"Content-Type": f"application/{fmt}"},
-                           allow_redirects=False, timeout=30)
+        answer = http.post(
+            base_url + "/offersets",
+            data=body,
+            headers={"Content-Type": f"application/{fmt}"},
+            allow_redirects=False,
+            timeout=30,
+        )
         assert answer.status_code < 500, (answer.status_code, answer.text[:500], body[:500])
         if answer.status_code == 303:
             reads_back(http, answer.headers["Location"])
