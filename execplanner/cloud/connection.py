@@ -9,6 +9,7 @@ scoped to the VO's project at that site, and never reads clouds.yaml or OS_* var
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from execplanner.cloud._errors import tag_site
+
+log = logging.getLogger("execplanner.cloud")
 
 EGI_IDENTITY_PROVIDER = "egi.eu"
 EGI_PROTOCOL = "openid"
@@ -107,7 +110,8 @@ class Connections:
       `margin` seconds left; a failed authentication (keystoneauth drops the token on a refusal) or a connection
       that never authenticated is not kept. Idle ones are dropped after `idle_for` seconds; at most `keep` are
       kept per credential and place and `most` in all (the oldest go first: per-user credentials are one per
-      session, and their idle connections would otherwise pile up, each with its sockets open).
+      session, and their idle connections would otherwise pile up, each with its sockets open). A connection
+      not kept is closed when it is dropped.
     - A new connection starts from what its credential already has: the Keystone token (and catalogue) last got or
       given back for the same credential and place, while it has more than `margin` seconds left and for no longer
       than `idle_for` (0: every connection authenticates), and
@@ -165,15 +169,21 @@ class Connections:
         """This thread's work is done: its connections become idle, those whose token is not good are dropped."""
         held = self._held()
         now = time.monotonic()
+        dropped = []
         with self._lock:
             for key, conn in held.items():
-                if _token_left(conn) > self._margin:
-                    self._tokens[key] = (now, getattr(_auth(conn), "auth_ref", None))  # the newest, for new ones
-                    idle = self._idle.setdefault(key, [])
-                    if len(idle) < self._keep:
-                        idle.append((now, conn))
-            self._drop_stale(now)
+                if _token_left(conn) <= self._margin:
+                    dropped.append(conn)
+                    continue
+                self._tokens[key] = (now, getattr(_auth(conn), "auth_ref", None))  # the newest, for new ones
+                idle = self._idle.setdefault(key, [])
+                if len(idle) < self._keep:
+                    idle.append((now, conn))
+                else:
+                    dropped.append(conn)
+            dropped += self._drop_stale(now)
         held.clear()
+        _close(dropped)
 
     def idle(self) -> int:
         """How many connections wait for reuse (for tests)."""
@@ -215,23 +225,42 @@ class Connections:
         return held
 
     def _take_idle(self, key: tuple[SiteProject, str]) -> Any | None:
+        found = None
         with self._lock:
-            self._drop_stale(time.monotonic())
+            dropped = self._drop_stale(time.monotonic())
             idle = self._idle.get(key, [])
-            while idle:
+            while idle and found is None:
                 _, conn = idle.pop()
                 if _token_left(conn) > self._margin:
-                    return conn
-        return None
+                    found = conn
+                else:
+                    dropped.append(conn)
+        _close(dropped)
+        return found
 
-    def _drop_stale(self, now: float) -> None:
-        kept = sorted(
-            ((at, key, conn) for key, conns in self._idle.items() for at, conn in conns if now - at < self._idle_for),
-            key=lambda entry: entry[0],
-        )[-self._most :]
+    def _drop_stale(self, now: float) -> list[Any]:
+        """Keep the idle connections not idle for too long, at most `most` of them (the newest); returns the others,
+        for the caller to close once it lets go of the lock."""
+        entries = sorted(
+            ((at, key, conn) for key, conns in self._idle.items() for at, conn in conns), key=lambda entry: entry[0]
+        )
+        fresh = [entry for entry in entries if now - entry[0] < self._idle_for]
+        kept = fresh[-self._most :]
+        kept_ids = {id(conn) for _, _, conn in kept}
         self._idle = {}
         for at, key, conn in kept:
             self._idle.setdefault(key, []).append((at, conn))
+        return [conn for _, _, conn in entries if id(conn) not in kept_ids]
+
+
+def _close(dropped: list[Any]) -> None:
+    """Close connections no longer kept, so their sockets close now, not when the garbage collector finds them
+    (openstacksdk's connections sit in reference cycles)."""
+    for conn in dropped:
+        try:
+            conn.close()
+        except Exception as exc:  # noqa: BLE001 — a connection that fails to close is dropped all the same
+            log.debug("connection_close_failed error=%s", type(exc).__name__)
 
 
 def _digest(credential: Credential) -> str:

@@ -144,3 +144,54 @@ def test_with_no_idle_time_every_connection_authenticates(simcloud_fresh: SimFed
     for _ in range(2):
         _in_thread(lambda: _use(connections, target, simcloud_fresh.demo_token, authenticate=_get_token))
     assert simcloud_fresh.federation.calls["identity.auth.tokens"] == 2
+
+
+def _open_sockets(conn: Any) -> int:
+    """Connections in the pools of the openstacksdk connection's HTTP session (0 once it is closed)."""
+    containers = [adapter.poolmanager.pools for adapter in conn.session.session.adapters.values()]
+    # urllib3's RecentlyUsedContainer refuses iteration; keys() is its way
+    pools = [container[key] for container in containers for key in container.keys()]  # noqa: SIM118
+    held = [pool.pool.queue for pool in pools if pool.pool]
+    return sum(1 for queue in held for http in queue if http is not None and http.sock is not None)
+
+
+def test_a_connection_no_longer_kept_is_closed_at_once(simcloud_fresh: SimFederation) -> None:
+    """Connections dropped (idle too long, over the bounds, token ending) close their sockets when dropped, not
+    when the garbage collector gets to openstacksdk's reference cycles."""
+    target = _target(simcloud_fresh)
+    kept = Connections()
+    reused = _in_thread(lambda: _use(kept, target, simcloud_fresh.demo_token))
+    assert _open_sockets(reused) > 0  # kept idle with its sockets (Keystone's, Nova's), for the next launch
+
+    stale = Connections(idle_for=0.0)  # idle for no time at all: dropped as soon as it is given back
+    dropped = _in_thread(lambda: _use(stale, target, simcloud_fresh.demo_token))
+    assert stale.idle() == 0 and _open_sockets(dropped) == 0
+
+    ending = Connections(margin=10 * 365 * 86400.0)  # every token "ends soon": never kept
+    dropped = _in_thread(lambda: _use(ending, target, simcloud_fresh.demo_token))
+    assert _open_sockets(dropped) == 0
+
+    bounded = Connections(keep=1)
+    all_leased = threading.Barrier(2)
+    leased: list[Any] = []
+
+    def launch() -> None:
+        leased.append(_use_when(bounded, target, simcloud_fresh.demo_token, all_leased))
+
+    threads = [threading.Thread(target=launch) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert bounded.idle() == 1
+    assert sorted(_open_sockets(conn) > 0 for conn in leased) == [False, True]  # one kept, one over `keep`: closed
+
+
+def _use_when(connections: Connections, target: SiteProject, token: str, barrier: threading.Barrier) -> Any:
+    conn = connections.lease(target, OidcToken(token))
+    try:
+        list(conn.compute.servers())
+        barrier.wait(timeout=30)  # both leased at once: neither is idle for the other to reuse
+    finally:
+        connections.give_back()
+    return conn
