@@ -93,6 +93,12 @@ class IllegalTransition(ExecPlannerError):
     status = 409
 
 
+class KeyReused(InvalidRequest):
+    """An Idempotency-Key sent again with another request than the one it first came with."""
+
+    status = 422
+
+
 class ConfigError(ExecPlannerError):
     """An operator's settings (TOML file, `EXECPLANNER_*` variable, flag) that cannot be read or are invalid."""
 

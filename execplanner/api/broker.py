@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -17,7 +20,7 @@ from execplanner import metrics
 from execplanner.api.caller import caller_of, check_owner
 from execplanner.api.documents import base_url, read_document, respond, response_format
 from execplanner.auth import bearer_token
-from execplanner.booking import Ask, create_direct, reading, record_refusal
+from execplanner.booking import Ask, Replayed, book_direct, reading, record_refusal
 from execplanner.booking import sessions as booked
 from execplanner.errors import IllegalTransition, InvalidRequest, NotFound
 from execplanner.executables.protocol import describe_inline
@@ -25,6 +28,7 @@ from execplanner.formats import decode, encode
 from execplanner.formats.media import Format
 from execplanner.lifecycle.transitions import client_options
 from execplanner.model.documents import OfferSet, OfferSetRequest, Session
+from execplanner.model.idempotency import IdempotencyKey
 from execplanner.model.message import Message
 from execplanner.model.phase import Phase
 from execplanner.planner.plan import Caller
@@ -63,35 +67,77 @@ def _session_response(request: Request, session: Session, fmt: Format, status: i
     return respond(tree, fmt, root=decode.ROOT_SESSION, status=status, headers=headers)
 
 
-async def _read_request(request: Request) -> tuple[OfferSetRequest | None, dict[str, Any], list[Message]]:
-    """The offer-set request, or (None, tree, reasons) when it names an executable we cannot run."""
+@dataclass(frozen=True)
+class _Asked:
+    """An offer-set request as read: the request (None when it names an executable we cannot run, with the
+    reasons), its tree, and the body it came in."""
+
+    request: OfferSetRequest | None
+    tree: dict[str, Any]
+    reasons: list[Message]
+    body: bytes
+
+
+async def _read_request(request: Request) -> _Asked:
     settings = request.app.state.settings
-    tree, _fmt, _body = await read_document(request, settings.max_body_bytes, decode.ROOT_REQUEST, validate=True)
+    tree, _fmt, body = await read_document(request, settings.max_body_bytes, decode.ROOT_REQUEST, validate=True)
     try:
-        return describe_inline(decode.read_offerset_request(tree)), tree, []
+        return _Asked(describe_inline(decode.read_offerset_request(tree)), tree, [], body)
     except decode.UnknownExecutableType as exc:
         reason = Message.error(
             "unknown executable type '{type}': this service runs jupyter-notebook, docker-container, "
             "singularity-container, docker-compose, binder-repository and snakemake-workflow executables",
             type=exc.uri,
         )
-        return None, tree, [reason]
+        return _Asked(None, tree, [reason], body)
+
+
+# The key's characters: those of X-Request-ID (a UUID, a ULID, base64 all fit); the IETF draft's quoted form is
+# accepted too.
+_KEY = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}\Z")
+
+
+def _key_sent(request: Request) -> str | None:
+    """The Idempotency-Key header's value, checked before the body is read (400 when it is not a key)."""
+    values = request.headers.getlist("idempotency-key")
+    if not values:
+        return None
+    value = values[0].strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    if len(values) > 1 or not _KEY.match(value):
+        raise InvalidRequest(
+            "Idempotency-Key must be one value of 1 to 128 characters from A-Z a-z 0-9 . _ : @ / + = - "
+            "(a UUID, say), bare or in double quotes"
+        )
+    return value
+
+
+def _key(sent: str | None, caller: Caller, route: str, body: bytes) -> IdempotencyKey | None:
+    if sent is None:
+        return None
+    return IdempotencyKey(caller.owner or "", route, sent, hashlib.sha256(body).hexdigest())
 
 
 async def post_offerset(request: Request) -> Response:
     fmt = response_format(request)
     state = request.app.state
+    sent = _key_sent(request)
     caller = await caller_of(request)
-    offer_request, tree, reasons = await _read_request(request)
-    if offer_request is None:
-        dialect = decode.detect_dialect(tree)
-        name = decode.request_name(tree)
+    asked = await _read_request(request)
+    if asked.request is None:
+        dialect = decode.detect_dialect(asked.tree)
+        name = decode.request_name(asked.tree)
         offerset = await run_in_threadpool(
-            record_refusal, state.store, name, dialect, reasons, _now(), tree, caller.owner
+            record_refusal, state.store, name, dialect, asked.reasons, _now(), asked.tree, caller.owner
         )
     else:
         expiry = timedelta(seconds=state.settings.offer_expiry_seconds)
-        offerset = await state.writer.submit(Ask(offer_request, _now(), expiry, caller))
+        key = _key(sent, caller, "offersets", asked.body)
+        made = await state.writer.submit(Ask(asked.request, _now(), expiry, caller, key))
+        if isinstance(made, Replayed):
+            return _offerset_response(request, made.made, fmt, status=303)
+        offerset = made
         metrics.OFFERS.labels("made").inc(len(offerset.offers))
     return _offerset_response(request, offerset, fmt, status=303)
 
@@ -169,14 +215,19 @@ async def _accepted(request: Request, session: Session, caller: Caller) -> Sessi
 async def post_direct(request: Request) -> Response:
     fmt = response_format(request)
     state = request.app.state
+    sent = _key_sent(request)
     caller = await caller_of(request)
-    offer_request, _tree, reasons = await _read_request(request)
+    asked = await _read_request(request)
+    offer_request = asked.request
     if offer_request is None:
-        raise InvalidRequest(reasons[0].message)
-    session = await run_in_threadpool(
-        lambda: create_direct(state.store, offer_request, state.planner, _now(), caller=caller)
+        raise InvalidRequest(asked.reasons[0].message)
+    key = _key(sent, caller, "direct", asked.body)
+    booked = await run_in_threadpool(
+        lambda: book_direct(state.store, offer_request, state.planner, _now(), caller=caller, key=key)
     )
-    session = await _accepted(request, session, caller)
+    if isinstance(booked, Replayed):  # launched (or launching) already, with the credential it was given then
+        return _session_response(request, booked.made, fmt, status=303)
+    session = await _accepted(request, booked, caller)
     return _session_response(request, session, fmt, status=303)
 
 

@@ -3,13 +3,16 @@ sessions and the capacity they hold, under the capacity lock where capacity is t
 `lifecycle/`), never the store."""
 
 from execplanner.booking.asking import ask_only
-from execplanner.booking.direct import create_direct
+from execplanner.booking.direct import book_direct, create_direct
+from execplanner.booking.idempotency import Replayed
 from execplanner.booking.offersets import Ask, create_offerset, create_offersets, record_refusal, resolved
 from execplanner.booking.writer import OfferSetWriter
 
 __all__ = [
     "Ask",
     "OfferSetWriter",
+    "Replayed",
+    "book_direct",
     "ask_only",
     "create_direct",
     "create_offerset",

@@ -10,10 +10,12 @@ from uuid import uuid4
 from sqlalchemy import Connection
 
 from execplanner.booking.holds import holds_of
+from execplanner.booking.idempotency import Replayed, made_before
 from execplanner.booking.offersets import offered_session, resolved
 from execplanner.errors import InvalidRequest
 from execplanner.lifecycle.transitions import apply
 from execplanner.model.documents import Interval, OfferSetRequest, Session
+from execplanner.model.idempotency import IdempotencyKey
 from execplanner.model.phase import Phase
 from execplanner.planner.plan import ANONYMOUS, Caller, Planner
 from execplanner.store import records
@@ -34,10 +36,29 @@ def create_direct(
     store: Store, request: OfferSetRequest, planner: Planner, now: datetime, *, caller: Caller = ANONYMOUS
 ) -> Session:
     """The best offer for `request`, stored ACCEPTED with its hold; a 400 naming why when there is none."""
+    booked = book_direct(store, request, planner, now, caller=caller)
+    return booked.made if isinstance(booked, Replayed) else booked
+
+
+def book_direct(
+    store: Store,
+    request: OfferSetRequest,
+    planner: Planner,
+    now: datetime,
+    *,
+    caller: Caller = ANONYMOUS,
+    key: IdempotencyKey | None = None,
+) -> Session | Replayed[Session]:
+    """`create_direct`, unless a request with the same Idempotency-Key `key` made a session before: that session
+    then, as it is now (`Replayed`), and nothing booked (KeyReused when the earlier request had another body)."""
     asked = resolved(_now_unless_told(request, now))
 
-    def book(conn: Connection) -> Session:
+    def book(conn: Connection) -> Session | Replayed[Session]:
         records.lock_capacity(conn)
+        made = made_before(conn, key) if key is not None else None
+        earlier = records.get_session(conn, made) if made is not None else None
+        if earlier is not None:
+            return Replayed(earlier)
         plan = planner(asked, records.live_holds(conn, now), now, caller)
         if not plan.offers:
             raise InvalidRequest(
@@ -50,10 +71,15 @@ def create_direct(
         records.insert_sessions(conn, [session], owners=[caller.owner])
         records.insert_holds(conn, holds_of([session]))  # its own hold from the start: a direct session is no offer
         apply(conn, session.uuid, Phase.ACCEPTED, "direct execution request", now, expect=Phase.INITIAL)
+        if key is not None:
+            records.remember_keys(conn, [(key, session.uuid)], now)
         stored = records.get_session(conn, session.uuid)
         assert stored is not None
         return stored
 
-    stored = store.run(book)
-    log.info("direct_session_created session=%s site=%s", stored.uuid, stored.placement and stored.placement.site)
-    return stored
+    booked = store.run(book)
+    if isinstance(booked, Replayed):
+        log.info("direct_session_replayed session=%s", booked.made.uuid)
+    else:
+        log.info("direct_session_created session=%s site=%s", booked.uuid, booked.placement and booked.placement.site)
+    return booked

@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from execplanner.booking.commitments import CommitmentsCache
 from execplanner.booking.holds import holds_of
+from execplanner.booking.idempotency import Replayed, made_before, reused
 from execplanner.booking.identifiers import random_uuid, time_ordered_uuid
 from execplanner.executables.protocol import requirements_for
 from execplanner.model.capacity import Hold
@@ -27,6 +28,7 @@ from execplanner.model.documents import (
     Session,
     StorageResource,
 )
+from execplanner.model.idempotency import IdempotencyKey
 from execplanner.model.message import Message
 from execplanner.model.phase import Phase
 from execplanner.planner.calendar import Commitments
@@ -93,6 +95,7 @@ class Ask:
     now: datetime
     expiry: timedelta
     caller: Caller = ANONYMOUS
+    key: IdempotencyKey | None = None  # the client's Idempotency-Key, if it sent one
 
 
 def _plan_one(ask: Ask, planner: Planner, holds: Sequence[Hold]) -> OfferSet:
@@ -113,23 +116,43 @@ def _plan_one(ask: Ask, planner: Planner, holds: Sequence[Hold]) -> OfferSet:
     )
 
 
+Outcome = OfferSet | Replayed[OfferSet] | Exception
+
+
+def _made_before(conn: Connection, key: IdempotencyKey, batch: dict[IdempotencyKey, OfferSet]) -> OfferSet | None:
+    """The offer set an earlier request with this key made, in this batch or before it (KeyReused: another body)."""
+    for earlier, offerset in batch.items():
+        if (earlier.owner, earlier.route, earlier.key) == (key.owner, key.route, key.key):
+            if earlier.digest != key.digest:
+                raise reused(key)
+            return offerset
+    made = made_before(conn, key)
+    return records.get_offerset(conn, made) if made is not None else None
+
+
 def create_offersets(
     store: Store, asks: list[Ask], planner: Planner, cache: CommitmentsCache | None = None
-) -> list[OfferSet | Exception]:
+) -> list[Outcome]:
     """Plan and store several requests in one transaction, under the capacity lock: what is offered is held
     before anyone else plans, and each request sees what the ones before it in the batch were offered.
-    A request whose planning fails gets its exception back; the others are unaffected. `cache` (the writer's)
-    saves rereading the live holds when nobody else changed them since its last batch."""
+    A request whose planning fails gets its exception back; the others are unaffected. A request with an
+    Idempotency-Key that an earlier one came with gets what that one made (`Replayed`), and nothing is booked for
+    it. `cache` (the writer's) saves rereading the live holds when nobody else changed them since its last batch."""
     cache = cache or CommitmentsCache()
 
-    def book(conn: Connection) -> tuple[list[OfferSet | Exception], list[OfferSet], Commitments, int | None]:
-        results: list[OfferSet | Exception] = []
+    def book(conn: Connection) -> tuple[list[Outcome], list[OfferSet], Commitments, int | None]:
+        results: list[Outcome] = []
         stored: list[tuple[OfferSet, Any, str | None]] = []
+        keyed: dict[IdempotencyKey, OfferSet] = {}
         records.lock_capacity(conn)
         committed, version = cache.take(conn, min(ask.now for ask in asks))
         booked: list[Hold] = []
         for ask in asks:
             try:
+                earlier = _made_before(conn, ask.key, keyed) if ask.key is not None else None
+                if earlier is not None:
+                    results.append(Replayed(earlier))
+                    continue
                 offerset = _plan_one(ask, planner, committed)
             except Exception as exc:  # noqa: BLE001 — one request's failure must not sink the batch
                 results.append(exc)
@@ -138,8 +161,11 @@ def create_offersets(
             committed.extend(held)
             booked += held
             stored.append((offerset, records.document(ask.request), ask.caller.owner))
+            if ask.key is not None:
+                keyed[ask.key] = offerset
             results.append(offerset)
         records.insert_offersets(conn, stored)
+        records.remember_keys(conn, [(key, offerset.uuid) for key, offerset in keyed.items()], asks[0].now)
         moved = records.insert_holds(conn, booked)
         after = version if moved is None else moved
         # our own insert counts once; any other step means another transaction changed holds meanwhile
@@ -172,7 +198,7 @@ def create_offerset(
     [result] = create_offersets(store, [Ask(request, now, expiry, caller)], planner)
     if isinstance(result, Exception):
         raise result
-    return result
+    return result.made if isinstance(result, Replayed) else result
 
 
 def record_refusal(

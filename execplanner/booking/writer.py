@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from execplanner.booking.commitments import CommitmentsCache
-from execplanner.booking.offersets import Ask, create_offersets
+from execplanner.booking.idempotency import Replayed
+from execplanner.booking.offersets import Ask, Outcome, create_offersets
 from execplanner.model.documents import OfferSet
 from execplanner.planner.plan import Planner
 from execplanner.store.database import Store
@@ -22,14 +23,17 @@ from execplanner.store.database import Store
 log = logging.getLogger("execplanner.booking")
 
 
+Made = OfferSet | Replayed[OfferSet]  # a new offer set, or the one a retry's Idempotency-Key made before
+
+
 @dataclass
 class _Pending:
     ask: Ask
     loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[OfferSet]
+    future: asyncio.Future[Made]
 
 
-def _settle(future: asyncio.Future[OfferSet], result: OfferSet | BaseException) -> None:
+def _settle(future: asyncio.Future[Made], result: Made | BaseException) -> None:
     if future.cancelled():
         return  # the client went away; its offer set is stored and expires like any other
     if isinstance(result, BaseException):
@@ -38,7 +42,7 @@ def _settle(future: asyncio.Future[OfferSet], result: OfferSet | BaseException) 
         future.set_result(result)
 
 
-def _settle_all(settled: list[tuple[asyncio.Future[OfferSet], OfferSet | BaseException]]) -> None:
+def _settle_all(settled: list[tuple[asyncio.Future[Made], Made | BaseException]]) -> None:
     for future, result in settled:
         _settle(future, result)
 
@@ -71,14 +75,14 @@ class OfferSetWriter:
         self._queue.put(None)
         self._thread.join()
 
-    def enqueue(self, ask: Ask) -> asyncio.Future[OfferSet]:
+    def enqueue(self, ask: Ask) -> asyncio.Future[Made]:
         """Queue one request now; the future settles on the running loop when its batch is stored."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[OfferSet] = loop.create_future()
+        future: asyncio.Future[Made] = loop.create_future()
         self._queue.put(_Pending(ask, loop, future))
         return future
 
-    async def submit(self, ask: Ask) -> OfferSet:
+    async def submit(self, ask: Ask) -> Made:
         return await self.enqueue(ask)
 
     def _next_batch(self) -> tuple[list[_Pending], bool]:
@@ -107,7 +111,7 @@ class OfferSetWriter:
             self._answer(batch, results)
             self._tell_expiry(results)
 
-    def _tell_expiry(self, results: list[OfferSet | Exception]) -> None:
+    def _tell_expiry(self, results: list[Outcome]) -> None:
         soonest = min((r.expires for r in results if isinstance(r, OfferSet) and r.expires), default=None)
         if soonest is not None and self._expiring is not None:
             try:
@@ -116,17 +120,17 @@ class OfferSetWriter:
                 log.exception("expiry_notice_failed")
 
     @staticmethod
-    def _answer(batch: list[_Pending], results: list[OfferSet | Exception]) -> None:
+    def _answer(batch: list[_Pending], results: list[Outcome]) -> None:
         """One wake-up of each waiting event loop per batch (not one per request): each costs the loop a
         turn and a write to its self-pipe."""
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[OfferSet], OfferSet | BaseException]]]
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Made], Made | BaseException]]]
         by_loop = {}
         for pending, result in zip(batch, results, strict=True):
             by_loop.setdefault(pending.loop, []).append((pending.future, result))
         for loop, settled in by_loop.items():
             loop.call_soon_threadsafe(_settle_all, settled)
 
-    def _store_batch(self, asks: list[Ask]) -> list[OfferSet | Exception]:
+    def _store_batch(self, asks: list[Ask]) -> list[Outcome]:
         """One transaction for the batch; if it fails, each request again on its own, so one request the
         database refuses cannot take its neighbours' offers down with it."""
         try:

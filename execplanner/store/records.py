@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Table, delete, insert, select, update
 
 from execplanner.model.capacity import Hold, Usage
 from execplanner.model.documents import OfferSet, Result, Session, Transition
+from execplanner.model.idempotency import IdempotencyKey
 from execplanner.model.message import Message
 from execplanner.model.phase import Phase
 from execplanner.store import tables
@@ -431,3 +432,21 @@ def next_hold_end(conn: Connection) -> datetime | None:
     """The earliest end of a hold still in the calendar, over or not (index ix_holds_ends)."""
     h = tables.holds.c
     return conn.execute(select(h.ends).order_by(h.ends).limit(1)).scalar()
+
+
+def made_for_key(conn: Connection, key: IdempotencyKey) -> tuple[str, UUID] | None:
+    """The body digest and the uuid of what a request with this key made, if one did."""
+    k = tables.idempotency_keys.c
+    found = select(k.digest, k.made_uuid).where(k.owner == key.owner, k.route == key.route, k.key == key.key)
+    row = conn.execute(found).first()
+    return (row.digest, UUID(row.made_uuid)) if row else None
+
+
+def remember_keys(conn: Connection, made: list[tuple[IdempotencyKey, UUID]], at: datetime) -> None:
+    """Store what each keyed request made, in the transaction that made it."""
+    if made:
+        rows = [
+            {"owner": k.owner, "route": k.route, "key": k.key, "digest": k.digest, "made_uuid": str(u), "created": at}
+            for k, u in made
+        ]
+        conn.execute(insert(tables.idempotency_keys), rows)

@@ -166,3 +166,18 @@ capacity_version = Table(
     Column("id", Integer, primary_key=True),
     Column("version", Integer, nullable=False),
 )
+
+# One row per Idempotency-Key a client sent with a request that made something (an offer set, a direct session),
+# written in the transaction that made it: a retry of the same request, by the same owner ('' for anonymous
+# callers) with the same key, finds it and is answered with what was made, not given a second one. `digest` is
+# the SHA-256 of the request body, so the same key with another body is refused. Kept as long as what it names.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("owner", Text, primary_key=True),
+    Column("route", String(16), primary_key=True, doc="offersets | direct"),
+    Column("key", String(128), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("made_uuid", String(36), nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+)
