@@ -75,9 +75,15 @@ def _instant(request: Request, name: str) -> datetime | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value.strip())
+        return _utc(datetime.fromisoformat(value.strip()))
     except ValueError:
         raise _bad(name, f"'{value[:64]}' is not an ISO 8601 date or time, e.g. 2026-12-01T09:00:00Z") from None
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is in the year 10000 in UTC, which no datetime holds
+        raise _bad(name, f"'{value[:64]}' is outside the years 1 to 9999 in UTC") from None
+
+
+def _utc(moment: datetime) -> datetime:
+    """The instant in UTC (a time with no zone is taken as UTC); OverflowError when that leaves years 1-9999."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
@@ -101,10 +107,11 @@ def decode_cursor(text: str) -> Position:
         raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         created = datetime.fromisoformat(raw["c"])
         uuid = str(UUID(raw["u"]))
-    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
+        if created.tzinfo is None:
+            raise ValueError("a cursor's instant has its zone")
+        created = _utc(created)
+    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError, OverflowError):
         raise _bad("cursor", "not a cursor this service gave out; start again without it") from None
-    if created.tzinfo is None:
-        raise _bad("cursor", "not a cursor this service gave out; start again without it")
     return Position(created, uuid)
 
 
