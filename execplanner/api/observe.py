@@ -50,17 +50,20 @@ async def _answer_unexpected(scope: Scope, receive: Receive, send: Send, exc: Ex
 
 
 _SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+# The methods HTTP defines (RFC 9110, and PATCH): any other a client makes up is counted as "other", so that no
+# client can add series to /metrics (each kept for the life of the process) by inventing methods.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT"})
 
 
 def _series(method: str, route: str, status: int) -> tuple[Any, Any]:
     """The request counter and latency histogram of one (method, route, status): looked up once, not on every
     request (prometheus_client's `labels()` takes a lock and checks its arguments each time)."""
+    method = method if method in _METHODS else "other"
     key = (method, route, status)
     found = _SERIES.get(key)
     if found is None:
         found = metrics.REQUESTS.labels(method, route, str(status)), metrics.REQUEST_SECONDS.labels(method, route)
-        if len(_SERIES) < 4096:  # methods come from clients: never an unbounded dictionary
-            _SERIES[key] = found
+        _SERIES[key] = found  # bounded: known methods x route templates x status codes
     return found
 
 
