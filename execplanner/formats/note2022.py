@@ -135,6 +135,18 @@ def _duration(resources: dict[str, Any], key: str) -> timedelta | None:
     return delta
 
 
+def _durations(resources: dict[str, Any]) -> tuple[timedelta | None, timedelta | None]:
+    """`minduration` and `maxduration` as bounds (PROTOCOL.md): a maximum of nothing, or one shorter than the
+    minimum, is a 400 as in the broker's requests (a zero maximum would otherwise read as no maximum at all).
+    A zero minimum is no minimum."""
+    shortest, longest = _duration(resources, "minduration"), _duration(resources, "maxduration")
+    if longest is not None and longest <= timedelta(0):
+        raise InvalidRequest(f"resources.maxduration must be positive, not '{_given(resources, 'maxduration')}'")
+    if shortest and longest is not None and longest < shortest:
+        raise InvalidRequest("resources.maxduration is shorter than resources.minduration")
+    return shortest or None, longest
+
+
 def _read_duration(value: str, key: str) -> timedelta:
     """Seconds as a bare number, `5s`, `5m`, `2h`, `1d`, `1h30m`, or an ISO 8601 duration (`PT5M`)."""
     if _WHOLE.match(value):
@@ -193,7 +205,8 @@ def to_request(question: NoteQuestion) -> OfferSetRequest | None:
         cores=MinMax(min=_int(r, "mincores"), max=_int(r, "maxcores")),
         memory=MinMax(min=_memory_gib(r, "minmemory"), max=_memory_gib(r, "maxmemory")),
     )
-    schedule = ScheduleRequest(duration_min=_duration(r, "minduration"), duration_max=_duration(r, "maxduration"))
+    shortest, longest = _durations(r)
+    schedule = ScheduleRequest(duration_min=shortest, duration_max=longest)
     return OfferSetRequest(
         dialect=Dialect.NOTE_2022,
         executable=executable,
