@@ -62,6 +62,8 @@ class AskForm:
             parsed = urlparse(self.location)
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
                 self.errors["location"] = "Give the notebook's web address, starting with https://"
+            elif len(self.location) > 2048 or any(c.isspace() or not c.isprintable() for c in self.location):
+                self.errors["location"] = "A web address has no spaces or control characters (at most 2048 of them)."
         elif not self.location or not _IMAGE.match(self.location) or len(self.location) > 512:
             self.errors["location"] = "Give a container image reference, e.g. docker.io/jupyter/base-notebook:latest"
 

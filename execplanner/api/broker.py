@@ -195,10 +195,18 @@ async def post_session(request: Request) -> Response:
         session = await run_in_threadpool(booked.update, store, uuid, update, _now(), authorise)
     except IllegalTransition as exc:  # a 409 in the client's own phase names (a 2025 client reads READY)
         raise IllegalTransition(encode.in_dialect(exc.message, dialect)) from exc
+    session = await after_change(request, session, caller)
+    return _session_response(request, session, fmt)
+
+
+async def after_change(request: Request, session: Session, caller: Caller) -> Session:
+    """What follows a client's phase change, asked here or on the dashboard alike: an accepted session's launch
+    gets its credential from the caller's token and the driver starts it at once; a session its owner ended has
+    its per-user credential deleted with the owner's token."""
     if session.phase is Phase.ACCEPTED:
         session = await _accepted(request, session, caller)
     _owner_called(request, session, caller)
-    return _session_response(request, session, fmt)
+    return session
 
 
 async def _accepted(request: Request, session: Session, caller: Caller) -> Session:

@@ -27,6 +27,7 @@ from starlette.templating import Jinja2Templates
 from execplanner import metrics
 from execplanner.api import dashboard_view as view
 from execplanner.api.ask_form import AskForm
+from execplanner.api.broker import after_change
 from execplanner.api.caller import caller_of, check_owner
 from execplanner.api.documents import base_url, read_body
 from execplanner.api.lists import whose
@@ -36,7 +37,7 @@ from execplanner.booking import sessions as booked
 from execplanner.booking.listing import EVERYONE, Listing, find_offersets, find_sessions, holds, story
 from execplanner.errors import ExecPlannerError, Forbidden, InvalidRequest, NotFound
 from execplanner.executables.protocol import describe_inline
-from execplanner.formats import decode, uris
+from execplanner.formats import bounds, decode, uris
 from execplanner.lifecycle.transitions import client_options
 from execplanner.model.phase import parse_phase
 
@@ -126,6 +127,7 @@ async def ask(request: Request) -> Response:
     if tree is None:
         return await _home(request, form, status=400)
     try:
+        bounds.check_values(tree)  # what every API body is held to, so the request reads back in every format
         offer_request = describe_inline(decode.read_offerset_request(tree))
     except InvalidRequest as exc:
         form.errors["location"] = exc.message
@@ -178,7 +180,10 @@ async def move_session(request: Request) -> Response:
     def authorise(owner: str | None) -> None:  # the operator sees every session, but only owners steer theirs
         check_owner(caller, owner, "session")
 
-    await run_in_threadpool(booked.update, request.app.state.store, uuid, update, datetime.now(UTC), authorise)
+    session = await run_in_threadpool(
+        booked.update, request.app.state.store, uuid, update, datetime.now(UTC), authorise
+    )
+    await after_change(request, session, caller)  # as an accept or cancel through the API
     return RedirectResponse(f"{base_url(request)}/ui/sessions/{uuid}", status_code=303)
 
 
