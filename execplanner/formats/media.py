@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 
 from execplanner.errors import NotAcceptable, UnsupportedMediaType
@@ -49,6 +50,16 @@ def format_of_content_type(content_type: str | None) -> Format:
     raise UnsupportedMediaType(f"content type '{shown}' is not supported; send one of: {accepted}")
 
 
+def _weight(value: str) -> float:
+    """A weight (RFC 9110 §12.4.2: 0 to 1), read leniently: above 1 counts as 1; one that is not a number, or not a
+    finite one, as 0 (the range is not taken)."""
+    try:
+        quality = float(value)
+    except ValueError:
+        return 0.0
+    return min(quality, 1.0) if math.isfinite(quality) else 0.0
+
+
 def format_for_accept(accept: str | None, default: Format = Format.JSON) -> Format:
     """Pick the best format from an Accept header (q-values honoured; JSON when anything goes)."""
     if not accept or not accept.strip():
@@ -59,11 +70,9 @@ def format_for_accept(accept: str | None, default: Format = Format.JSON) -> Form
         media = pieces[0].lower()
         quality = 1.0
         for param in pieces[1:]:
-            if param.startswith("q="):
-                try:
-                    quality = float(param[2:])
-                except ValueError:
-                    quality = 0.0
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":  # parameter names are case-insensitive (RFC 9110 §5.6.6)
+                quality = _weight(value.strip())
         if quality <= 0:
             continue
         if media in ("*/*", "application/*", "text/*"):

@@ -140,6 +140,9 @@ def test_read_update_both_forms():
         ("text/yaml;q=0.9, application/json;q=0.5", Format.YAML),
         ("application/xml;q=0, application/yaml", Format.YAML),
         ("text/html, */*;q=0.1", Format.JSON),
+        ("application/json;Q=0, application/xml", Format.XML),  # parameter names are case-insensitive
+        ("application/xml;q=2, application/json;q=0.9", Format.XML),  # above 1 counts as 1, not as refusal
+        ("application/xml;q=nan, application/yaml;q=0.1", Format.YAML),  # not a number: that range is not taken
     ],
 )
 def test_accept_negotiation(header, expected):
