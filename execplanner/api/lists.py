@@ -91,7 +91,7 @@ def _limit(request: Request) -> int:
     value = _one(request, "limit")
     if value is None:
         return DEFAULT_LIMIT
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_LIMIT:  # not ٣, which int() reads
         raise _bad("limit", f"a whole number from 1 to {MAX_LIMIT}")
     return int(value)
 

@@ -136,6 +136,7 @@ def test_pages_walk_every_row_once_newest_first(http, app_factory, database_url)
         ("limit=0", "limit"),
         ("limit=501", "limit"),
         ("limit=ten", "limit"),
+        ("limit=%D9%A3", "limit"),  # an Arabic-Indic 3: a digit to str.isdigit() and int(), not to a client
         ("since=yesterday", "since"),
         ("until=2026-13-01", "until"),
         ("since=2026-12-02T00:00:00Z&until=2026-12-01T00:00:00Z", "until"),
