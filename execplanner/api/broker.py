@@ -20,7 +20,7 @@ from execplanner import metrics
 from execplanner.api.caller import caller_of, check_owner
 from execplanner.api.documents import base_url, read_document, respond, response_format
 from execplanner.auth import bearer_token
-from execplanner.booking import Ask, Replayed, book_direct, reading, record_refusal
+from execplanner.booking import Ask, Replayed, book_direct, made_with, reading, record_refusal
 from execplanner.booking import sessions as booked
 from execplanner.errors import IllegalTransition, InvalidRequest, NotFound
 from execplanner.executables.protocol import describe_inline
@@ -102,7 +102,7 @@ def _key_sent(request: Request) -> str | None:
     values = request.headers.getlist("idempotency-key")
     if not values:
         return None
-    value = values[0].strip()
+    value = values[0].strip(" \t")  # what HTTP calls whitespace; str.strip() would take NBSP, NEL, 0x1c-0x1f too
     if len(value) >= 2 and value[0] == value[-1] == '"':
         value = value[1:-1]
     if len(values) > 1 or not _KEY.match(value):
@@ -125,7 +125,11 @@ async def post_offerset(request: Request) -> Response:
     sent = _key_sent(request)
     caller = await caller_of(request)
     asked = await _read_request(request)
+    key = _key(sent, caller, "offersets", asked.body)
     if asked.request is None:
+        earlier = await _made_earlier(request, key, reading.offerset)
+        if earlier is not None:
+            return _offerset_response(request, earlier, fmt, status=303)
         dialect = decode.detect_dialect(asked.tree)
         name = decode.request_name(asked.tree)
         offerset = await run_in_threadpool(
@@ -133,13 +137,24 @@ async def post_offerset(request: Request) -> Response:
         )
     else:
         expiry = timedelta(seconds=state.settings.offer_expiry_seconds)
-        key = _key(sent, caller, "offersets", asked.body)
         made = await state.writer.submit(Ask(asked.request, _now(), expiry, caller, key))
         if isinstance(made, Replayed):
             return _offerset_response(request, made.made, fmt, status=303)
         offerset = made
         metrics.OFFERS.labels("made").inc(len(offerset.offers))
     return _offerset_response(request, offerset, fmt, status=303)
+
+
+async def _made_earlier(
+    request: Request, key: IdempotencyKey | None, find: Callable[[Store, UUID], tuple[T | None, str | None]]
+) -> T | None:
+    """For a request refused before booking (so not remembered under its key): what an earlier request with the
+    same key made, to be shown again; 422 when that request had another body, as for any reused key."""
+    if key is None:
+        return None
+    store = request.app.state.store
+    made = await run_in_threadpool(made_with, store, key)
+    return (await run_in_threadpool(find, store, made))[0] if made is not None else None
 
 
 async def _load(
@@ -227,9 +242,12 @@ async def post_direct(request: Request) -> Response:
     caller = await caller_of(request)
     asked = await _read_request(request)
     offer_request = asked.request
-    if offer_request is None:
-        raise InvalidRequest(asked.reasons[0].message)
     key = _key(sent, caller, "direct", asked.body)
+    if offer_request is None:
+        earlier = await _made_earlier(request, key, reading.session)
+        if earlier is not None:
+            return _session_response(request, earlier, fmt, status=303)
+        raise InvalidRequest(asked.reasons[0].message)
     booked = await run_in_threadpool(
         lambda: book_direct(state.store, offer_request, state.planner, _now(), caller=caller, key=key)
     )

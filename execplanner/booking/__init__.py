@@ -4,7 +4,7 @@ sessions and the capacity they hold, under the capacity lock where capacity is t
 
 from execplanner.booking.asking import ask_only
 from execplanner.booking.direct import book_direct, create_direct
-from execplanner.booking.idempotency import Replayed
+from execplanner.booking.idempotency import Replayed, made_with
 from execplanner.booking.offersets import Ask, create_offerset, create_offersets, record_refusal, resolved
 from execplanner.booking.writer import OfferSetWriter
 
@@ -17,6 +17,7 @@ __all__ = [
     "create_direct",
     "create_offerset",
     "create_offersets",
+    "made_with",
     "record_refusal",
     "resolved",
 ]

@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from execplanner.errors import KeyReused
 from execplanner.model.idempotency import IdempotencyKey
 from execplanner.store import records
+from execplanner.store.database import Store
 
 T = TypeVar("T")
 
@@ -34,6 +35,13 @@ def made_before(conn: Connection, key: IdempotencyKey) -> UUID | None:
     if digest != key.digest:
         raise reused(key)
     return made
+
+
+def made_with(store: Store, key: IdempotencyKey) -> UUID | None:
+    """For a request refused before it is booked (an unknown executable type), which is never written under its
+    key: what an earlier request with the key made, or None; KeyReused when that request had another body."""
+    with store.reading() as conn:
+        return made_before(conn, key)
 
 
 def reused(key: IdempotencyKey) -> KeyReused:
