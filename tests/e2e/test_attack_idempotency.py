@@ -5,81 +5,23 @@ so the lists show only what that test made."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPConnection
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 import yaml
-from auth.fake_idp import FakeIdP
+from support import keyed
+from support.keyed import JSON, body, document, listed, new_person, post
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "requests" / "oligia-webtop.json"
-VO = "vo.access.egi.eu"
-OPERATOR = f"urn:mace:egi.eu:group:{VO}:role=vm_operator#aai.egi.eu"
-JSON = {"Content-Type": "application/json", "Accept": "application/json"}
+idp, server, person = keyed.idp, keyed.server, keyed.person  # the module's fixtures
+
 UNKNOWN_TYPE = "https://example.org/executables/no-such-type-1.0"
 
 
-@pytest.fixture(scope="module")
-def idp():
-    with FakeIdP.start() as provider:
-        yield provider
-
-
-@pytest.fixture(scope="module")
-def server(module_app_factory, idp, module_database_url):
-    """In process, one per backend for the module; nothing launches (no cloud): what is booked is what counts."""
-    started = module_app_factory(database=module_database_url, EXECPLANNER_ISSUERS=idp.issuer)
-    yield started
-    started.stop()
-
-
-def _person(idp) -> str:
-    name = f"a-{uuid.uuid4().hex[:12]}"
-    idp.entitlements[name] = [OPERATOR]
-    return idp.mint(name)
-
-
-@pytest.fixture
-def person(idp) -> str:
-    """A token of someone new, who may launch in the VO."""
-    return _person(idp)
-
-
-def document(name: str = "attacked", executable_type: str | None = None) -> dict:
-    tree = json.loads(EXAMPLE.read_text())
-    tree["name"] = name
-    if executable_type is not None:
-        tree["executable"]["type"] = executable_type
-    return tree
-
-
-def body(name: str = "attacked", executable_type: str | None = None) -> bytes:
-    return json.dumps(document(name, executable_type)).encode()
-
-
-def post(
-    http, server, path: str, token: str | None, data: bytes, key: str | bytes | None, content_type: str | None = None
-) -> requests.Response:
-    headers = {**JSON, **({"Authorization": f"Bearer {token}"} if token else {})}
-    if content_type is not None:
-        headers["Content-Type"] = content_type
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    return http.post(server.url(path), data=data, headers=headers, allow_redirects=False)
-
-
-def listed(http, server, path: str, token: str) -> list[dict]:
-    answer = http.get(server.url(path), headers={**JSON, "Authorization": f"Bearer {token}"})
-    assert answer.status_code == 200, answer.text
-    return answer.json()[path.strip("/")]
-
-
-# --- findings: these fail on the code as it is -----------------------------------------------------------------
+# --- findings (they failed on the code as it was) -----------------------------------------------------------------
 
 
 def test_a_used_key_sent_with_an_unknown_executable_type_is_refused_and_records_nothing(http, server, person):
@@ -174,7 +116,7 @@ def test_another_owner_reusing_a_key_with_another_body_learns_nothing(http, serv
     that would tell them the key is in use, nor the first owner's offer set."""
     key = str(uuid.uuid4())
     mine = post(http, server, "/offersets", person, body("mine"), key)
-    other = _person(idp)
+    other = new_person(idp, "a")
     theirs = post(http, server, "/offersets", other, body("theirs"), key)
     assert mine.status_code == theirs.status_code == 303
     assert theirs.headers["Location"] != mine.headers["Location"]
@@ -186,7 +128,7 @@ def test_one_key_with_two_bodies_racing_on_two_replicas_makes_one_offer_set(http
     """40 copies, half with one body and half with another, over two replicas: one body wins (all its copies 303 to
     one offer set), every copy of the other is 422, nothing else is made."""
     replicas = [app_factory(database=postgres_url_fresh, EXECPLANNER_ISSUERS=idp.issuer) for _ in range(2)]
-    token, key = _person(idp), str(uuid.uuid4())
+    token, key = new_person(idp, "a"), str(uuid.uuid4())
 
     def send(index: int) -> requests.Response:
         with requests.Session() as own:
@@ -205,7 +147,7 @@ def test_a_retry_after_the_offers_expired_holds_nothing_again(http, app_factory,
     """docs/formats.md: the retry is answered with the offer set "as it is now (its offers may have ... expired
     since)", and no second offer set holds capacity: the expired offers stay expired, nothing new is held."""
     started = app_factory(database=database_url, EXECPLANNER_ISSUERS=idp.issuer, EXECPLANNER_OFFER_EXPIRY_SECONDS="0.5")
-    token, key = _person(idp), str(uuid.uuid4())
+    token, key = new_person(idp, "a"), str(uuid.uuid4())
     first = post(http, started, "/offersets", token, body(), key)
     assert first.status_code == 303 and first.json()["offers"]
 

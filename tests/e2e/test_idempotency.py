@@ -4,60 +4,15 @@ set or a second VM. Each test asks as a person of its own, so the lists show onl
 
 from __future__ import annotations
 
-import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
-from auth.fake_idp import FakeIdP
+from support import keyed
+from support.keyed import JSON, body, listed, new_person, post
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "requests" / "oligia-webtop.json"
-VO = "vo.access.egi.eu"
-OPERATOR = f"urn:mace:egi.eu:group:{VO}:role=vm_operator#aai.egi.eu"
-JSON = {"Content-Type": "application/json", "Accept": "application/json"}
-
-
-@pytest.fixture(scope="module")
-def idp():
-    with FakeIdP.start() as provider:
-        yield provider
-
-
-@pytest.fixture(scope="module")
-def server(module_app_factory, idp, module_database_url):
-    """In process, one per backend for the module; nothing launches (no cloud): what is booked is what counts."""
-    started = module_app_factory(database=module_database_url, EXECPLANNER_ISSUERS=idp.issuer)
-    yield started
-    started.stop()
-
-
-@pytest.fixture
-def person(idp) -> str:
-    """A token of someone new, who may launch in the VO."""
-    name = f"p-{uuid.uuid4().hex[:12]}"
-    idp.entitlements[name] = [OPERATOR]
-    return idp.mint(name)
-
-
-def body(name: str = "retried") -> bytes:
-    document = json.loads(EXAMPLE.read_text())
-    document["name"] = name
-    return json.dumps(document).encode()
-
-
-def post(http, server, path: str, token: str | None, data: bytes, key: str | None) -> requests.Response:
-    headers = {**JSON, **({"Authorization": f"Bearer {token}"} if token else {})}
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    return http.post(server.url(path), data=data, headers=headers, allow_redirects=False)
-
-
-def listed(http, server, path: str, token: str) -> list[dict]:
-    answer = http.get(server.url(path), headers={**JSON, "Authorization": f"Bearer {token}"})
-    assert answer.status_code == 200, answer.text
-    return answer.json()[path.strip("/")]
+idp, server, person = keyed.idp, keyed.server, keyed.person  # the module's fixtures
 
 
 def test_a_retried_ask_is_shown_the_offer_set_the_first_made(http, server, person):
@@ -95,9 +50,7 @@ def test_the_same_key_with_another_request_is_refused_and_books_nothing(http, se
 
 
 def test_a_key_counts_per_owner_and_per_route(http, server, person, idp):
-    someone = f"q-{uuid.uuid4().hex[:12]}"
-    idp.entitlements[someone] = [OPERATOR]
-    other_person = idp.mint(someone)
+    other_person = new_person(idp, "q")
     key = str(uuid.uuid4())
     mine = post(http, server, "/offersets", person, body(), key)
     theirs = post(http, server, "/offersets", other_person, body(), key)
@@ -168,9 +121,7 @@ def test_copies_sent_to_two_replicas_at_once_make_one_offer_set(http, app_factor
     """Two replicas on one PostgreSQL database: the key is looked up under the federation-wide capacity lock, so
     whichever books second finds what the first made."""
     replicas = [app_factory(database=postgres_url_fresh, EXECPLANNER_ISSUERS=idp.issuer) for _ in range(2)]
-    name = f"r-{uuid.uuid4().hex[:12]}"
-    idp.entitlements[name] = [OPERATOR]
-    token, key = idp.mint(name), str(uuid.uuid4())
+    token, key = new_person(idp, "r"), str(uuid.uuid4())
 
     def send(index: int) -> requests.Response:
         with requests.Session() as own:
