@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -28,6 +28,7 @@ from execplanner.booking import listing as service
 from execplanner.booking.listing import EVERYONE, Listing, Page, Position
 from execplanner.errors import InvalidRequest
 from execplanner.formats import decode, encode
+from execplanner.formats.iso8601 import in_utc
 from execplanner.formats.media import Format
 from execplanner.lifecycle.transitions import client_options
 from execplanner.model.phase import Phase, parse_phase
@@ -75,16 +76,11 @@ def _instant(request: Request, name: str) -> datetime | None:
     if value is None:
         return None
     try:
-        return _utc(datetime.fromisoformat(value.strip()))
+        return in_utc(datetime.fromisoformat(value.strip()))
     except ValueError:
         raise _bad(name, f"'{value[:64]}' is not an ISO 8601 date or time, e.g. 2026-12-01T09:00:00Z") from None
     except OverflowError:  # 9999-12-31T23:59:59-01:00 is in the year 10000 in UTC, which no datetime holds
         raise _bad(name, f"'{value[:64]}' is outside the years 1 to 9999 in UTC") from None
-
-
-def _utc(moment: datetime) -> datetime:
-    """The instant in UTC (a time with no zone is taken as UTC); OverflowError when that leaves years 1-9999."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _limit(request: Request) -> int:
@@ -109,7 +105,7 @@ def decode_cursor(text: str) -> Position:
         uuid = str(UUID(raw["u"]))
         if created.tzinfo is None:
             raise ValueError("a cursor's instant has its zone")
-        created = _utc(created)
+        created = in_utc(created)
     except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError, OverflowError):
         raise _bad("cursor", "not a cursor this service gave out; start again without it") from None
     return Position(created, uuid)

@@ -61,6 +61,11 @@ def parse_instant(text: str) -> datetime:
         value = datetime.fromisoformat(text.strip())
     except ValueError as exc:
         raise InvalidRequest(f"'{text}' is not an ISO 8601 date-time") from exc
+    return in_utc(value)
+
+
+def in_utc(value: datetime) -> datetime:
+    """The instant in UTC (a time with no offset is taken as UTC); OverflowError when that leaves years 1-9999."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
