@@ -131,7 +131,7 @@ class FailureStreak:
                 self._event,
                 self._failures,
                 now - self._began,
-                f"{type(error).__name__}: {_first_line(error)}" if error else "",
+                f"{type(error).__name__}: {first_line(error)[:300]}" if error else "",
             )
 
     def succeeded(self) -> None:
@@ -143,6 +143,8 @@ class FailureStreak:
         self._failures = 0
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message that is not blank ('' if none): a log field's or an answer's
+    summary, without a driver's statement echo or a traceback-like tail."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[0][:300] if lines else ""
+    return lines[0] if lines else ""

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from execplanner import _json
 from execplanner.errors import ExecPlannerError
+from execplanner.logs import first_line
 
 log = logging.getLogger("execplanner.store")
 T = TypeVar("T")
@@ -63,8 +64,7 @@ class StoreError(ExecPlannerError):
 def _first_line(exc: BaseException) -> str:
     """The driver's own words, without SQLAlchemy's statement echo and background link."""
     cause = getattr(exc, "orig", None) or exc
-    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
-    return lines[0] if lines else type(cause).__name__
+    return first_line(cause) or type(cause).__name__
 
 
 def _configure_sqlite(engine: Engine) -> None:
