@@ -153,8 +153,12 @@ async def _made_earlier(
     if key is None:
         return None
     store = request.app.state.store
-    made = await run_in_threadpool(made_with, store, key)
-    return (await run_in_threadpool(find, store, made))[0] if made is not None else None
+
+    def earlier() -> T | None:
+        made = made_with(store, key)
+        return find(store, made)[0] if made is not None else None
+
+    return await run_in_threadpool(earlier)
 
 
 async def _load(

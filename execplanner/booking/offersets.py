@@ -119,13 +119,16 @@ def _plan_one(ask: Ask, planner: Planner, holds: Sequence[Hold]) -> OfferSet:
 Outcome = OfferSet | Replayed[OfferSet] | Exception
 
 
-def _made_before(conn: Connection, key: IdempotencyKey, batch: dict[IdempotencyKey, OfferSet]) -> OfferSet | None:
+Keyed = dict[tuple[str, str, str], tuple[IdempotencyKey, OfferSet]]  # by key scope: what a batch made with keys
+
+
+def _made_before(conn: Connection, key: IdempotencyKey, batch: Keyed) -> OfferSet | None:
     """The offer set an earlier request with this key made, in this batch or before it (KeyReused: another body)."""
-    for earlier, offerset in batch.items():
-        if (earlier.owner, earlier.route, earlier.key) == (key.owner, key.route, key.key):
-            if earlier.digest != key.digest:
-                raise reused(key)
-            return offerset
+    if key.scope in batch:
+        earlier, offerset = batch[key.scope]
+        if earlier.digest != key.digest:
+            raise reused(key)
+        return offerset
     made = made_before(conn, key)
     return records.get_offerset(conn, made) if made is not None else None
 
@@ -143,7 +146,7 @@ def create_offersets(
     def book(conn: Connection) -> tuple[list[Outcome], list[OfferSet], Commitments, int | None]:
         results: list[Outcome] = []
         stored: list[tuple[OfferSet, Any, str | None]] = []
-        keyed: dict[IdempotencyKey, OfferSet] = {}
+        keyed: Keyed = {}
         records.lock_capacity(conn)
         committed, version = cache.take(conn, min(ask.now for ask in asks))
         booked: list[Hold] = []
@@ -162,10 +165,10 @@ def create_offersets(
             booked += held
             stored.append((offerset, records.document(ask.request), ask.caller.owner))
             if ask.key is not None:
-                keyed[ask.key] = offerset
+                keyed[ask.key.scope] = (ask.key, offerset)
             results.append(offerset)
         records.insert_offersets(conn, stored)
-        records.remember_keys(conn, [(key, offerset.uuid) for key, offerset in keyed.items()], asks[0].now)
+        records.remember_keys(conn, [(key, offerset.uuid) for key, offerset in keyed.values()], asks[0].now)
         moved = records.insert_holds(conn, booked)
         after = version if moved is None else moved
         # our own insert counts once; any other step means another transaction changed holds meanwhile

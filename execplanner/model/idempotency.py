@@ -14,3 +14,8 @@ class IdempotencyKey:
     route: str  # "offersets" (POST /offersets, /requests) or "direct" (POST /direct, /sessions)
     key: str
     digest: str
+
+    @property
+    def scope(self) -> tuple[str, str, str]:
+        """What makes two keys the same key; the digest then says whether it came with the same request."""
+        return self.owner, self.route, self.key
